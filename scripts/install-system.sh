@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian packages the tests and benchmarks use as oracles and peers:
+#   python3-nibabel / python3-numpy / python3-pydicom  (geometry + voxel oracles, bench peer; /usr/bin/python3 only)
+#   dcm2niix                                              (DICOM series oracle, bench peer)
+set -euo pipefail
+need=()
+/usr/bin/python3 -c 'import nibabel, numpy, pydicom' 2>/dev/null || need+=(python3-nibabel python3-numpy python3-pydicom)
+command -v dcm2niix >/dev/null || need+=(dcm2niix)
+[ ${#need[@]} -eq 0 ] && exit 0
+SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "installed: ${need[*]}"

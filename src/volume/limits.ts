@@ -1,0 +1,25 @@
+import { totalmem } from 'node:os';
+import { VolumeError } from './errors';
+
+export interface ReadOptions {
+  /** Refuse volumes whose decoded voxels would take more bytes than this. */
+  maxBytes?: number;
+}
+
+/** Default guard: half the machine's memory, at most 16 GiB. Reading twice that would swap or crash the host. */
+export function defaultMaxBytes(): number {
+  return Math.min(totalmem() / 2, 16 * 2 ** 30);
+}
+
+const fmt = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(1)} GiB` : `${(b / 2 ** 20).toFixed(1)} MiB`);
+
+/** Throws TOO_LARGE before anything is allocated when a header claims an absurd size. */
+export function guardAllocation(bytes: number, what: string, opts: ReadOptions = {}, file?: string): void {
+  const max = opts.maxBytes ?? defaultMaxBytes();
+  if (!Number.isFinite(bytes) || bytes < 0) {
+    throw new VolumeError('BAD_HEADER', `${what}: the header gives an impossible size`, file);
+  }
+  if (bytes > max) {
+    throw new VolumeError('TOO_LARGE', `${what} would need ${fmt(bytes)} of memory; the limit is ${fmt(max)}`, file);
+  }
+}
