@@ -1,0 +1,151 @@
+/**
+ * Fills a series' voxel array. Native little-endian frames are read from disk straight into the output (no copy of
+ * the file in memory), so a 300-slice CT peaks near the size of the volume itself; everything else (compressed, big
+ * endian, deflated, multi-frame objects) is parsed whole and decoded per frame.
+ */
+import * as dicomParser from 'dicom-parser';
+import { open, readFile } from 'node:fs/promises';
+import { VolumeError, asVolumeError } from '../errors';
+import { type ReadOptions, guardAllocation } from '../limits';
+import type { VoxelArray } from '../volume';
+import { fixStoredBits } from './bits';
+import { type FrameInfo, TRANSFER_SYNTAXES, decodeFrame } from './codecs';
+import type { DicomInstance } from './instance';
+import { EXPLICIT_LE, IMPLICIT_LE, PIXEL_DATA, parseDataSet } from './parse';
+import type { SeriesPlan, SliceRef } from './series';
+
+type Ctor = new (n: number) => VoxelArray;
+
+/** The typed array a frame decodes into. */
+export function frameArrayType(p: FrameInfo): Ctor {
+  if (p.samplesPerPixel === 3) return Uint8Array;
+  const signed = p.pixelRepresentation === 1;
+  if (p.bitsAllocated <= 8) return signed ? Int8Array : Uint8Array;
+  if (p.bitsAllocated <= 16) return signed ? Int16Array : Uint16Array;
+  return signed ? Int32Array : Uint32Array;
+}
+
+const frameBytes = (p: FrameInfo) => p.rows * p.columns * p.samplesPerPixel * (p.bitsAllocated / 8);
+
+/** Reads every slice of a plan into one array in volume order (t outer, then k). */
+export async function readSeriesVoxels(plan: SeriesPlan, opts: ReadOptions = {}): Promise<VoxelArray> {
+  const p = plan.pixel;
+  const perSlice = p.rows * p.columns * p.samplesPerPixel;
+  const Out: Ctor = plan.perSliceRescale ? Float32Array : frameArrayType(p);
+  const total = perSlice * plan.slices.length;
+  const bytesPerValue = (Out as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+  guardAllocation(total * bytesPerValue, `Series "${plan.name}"`, opts);
+  const out = new Out(total);
+
+  // Visit each file once, writing all of its frames (a multi-frame file holds many slices).
+  const byFile = new Map<DicomInstance, { slice: SliceRef; index: number }[]>();
+  plan.slices.forEach((slice, index) => {
+    let list = byFile.get(slice.instance);
+    if (!list) byFile.set(slice.instance, (list = []));
+    list.push({ slice, index });
+  });
+  const jobs = [...byFile.entries()];
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const [instance, targets] = jobs[next++];
+      try {
+        await readInstanceFrames(instance, targets, out, perSlice, plan.perSliceRescale);
+      } catch (e) {
+        throw asVolumeError(e, 'DECODE_FAILED', 'Cannot read pixel data', instance.file);
+      }
+    }
+  };
+  // A few reads in flight hide disk latency; decoding itself is single-threaded.
+  await Promise.all(Array.from({ length: Math.min(8, jobs.length) }, worker));
+  return out;
+}
+
+function canReadDirect(inst: DicomInstance, perSliceRescale: boolean): boolean {
+  const ts = inst.transferSyntax;
+  return (
+    !perSliceRescale &&
+    (ts === IMPLICIT_LE || ts === EXPLICIT_LE) &&
+    inst.pixelElement !== null &&
+    !inst.pixelElement.encapsulatedPixelData &&
+    inst.pixel.samplesPerPixel === 1 &&
+    inst.pixel.bitsAllocated % 8 === 0
+  );
+}
+
+async function readInstanceFrames(
+  inst: DicomInstance,
+  targets: { slice: SliceRef; index: number }[],
+  out: VoxelArray,
+  perSlice: number,
+  perSliceRescale: boolean,
+): Promise<void> {
+  const info = inst.pixel;
+  const nFrames = inst.frames.length;
+  const fb = frameBytes(info);
+  if (canReadDirect(inst, perSliceRescale)) {
+    const el = inst.pixelElement!;
+    if (el.length < fb * nFrames) {
+      throw new VolumeError('TRUNCATED', `Pixel data holds ${el.length} bytes; ${nFrames} frame(s) need ${fb * nFrames}`, inst.file);
+    }
+    const fh = await open(inst.file, 'r');
+    try {
+      for (const { slice, index } of targets) {
+        const dest = out.subarray(index * perSlice, (index + 1) * perSlice) as VoxelArray;
+        const view = new Uint8Array(dest.buffer, dest.byteOffset, dest.byteLength);
+        const pos = inst.fileOffset + el.dataOffset + slice.frame * fb;
+        const { bytesRead } = await fh.read(view, 0, fb, pos);
+        if (bytesRead < fb) throw new VolumeError('TRUNCATED', 'File ends inside the pixel data', inst.file);
+        fixStoredBits(dest, info);
+      }
+    } finally {
+      await fh.close();
+    }
+    return;
+  }
+
+  const { dataSet } = inst.headerOnly ? parseDataSet(await readFile(inst.file), inst.file) : { dataSet: inst.dataSet };
+  const el = dataSet.elements[PIXEL_DATA];
+  if (!el) throw new VolumeError('NO_PIXEL_DATA', 'Pixel data element missing', inst.file);
+  const ts = inst.transferSyntax;
+  if (!TRANSFER_SYNTAXES[ts]) {
+    throw new VolumeError('UNSUPPORTED_TRANSFER_SYNTAX', `Transfer syntax ${ts} is not supported`, inst.file);
+  }
+  for (const { slice, index } of targets) {
+    const bytes = el.encapsulatedPixelData
+      ? encapsulatedFrame(dataSet, el, slice.frame, nFrames)
+      : nativeFrame(dataSet.byteArray, el, slice.frame, fb, inst.file);
+    const pixels = await decodeFrame(ts, bytes, info);
+    if (pixels.length !== perSlice) {
+      throw new VolumeError('DECODE_FAILED', `Decoded frame has ${pixels.length} values, expected ${perSlice}`, inst.file);
+    }
+    const dest = out.subarray(index * perSlice, (index + 1) * perSlice);
+    if (perSliceRescale) {
+      const slope = slice.rescale?.slope ?? 1;
+      const inter = slice.rescale?.intercept ?? 0;
+      for (let i = 0; i < perSlice; i++) dest[i] = pixels[i] * slope + inter;
+    } else dest.set(pixels);
+  }
+}
+
+function nativeFrame(bytes: Uint8Array, el: dicomParser.Element, frame: number, fb: number, file: string): Uint8Array {
+  const start = el.dataOffset + frame * fb;
+  if (start + fb > bytes.length || (frame + 1) * fb > el.length) {
+    throw new VolumeError('TRUNCATED', `Pixel data ends before frame ${frame + 1}`, file);
+  }
+  return bytes.subarray(start, start + fb);
+}
+
+/** One frame's compressed bytes, whichever way the encoder split frames into fragments. */
+function encapsulatedFrame(ds: dicomParser.DataSet, el: dicomParser.Element, frame: number, nFrames: number): Uint8Array {
+  const frags = el.fragments ?? [];
+  if (frags.length === 0) throw new VolumeError('NO_PIXEL_DATA', 'Encapsulated pixel data has no fragments');
+  if (nFrames === 1) return dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, 0, frags.length);
+  if (el.basicOffsetTable && el.basicOffsetTable.length === nFrames) {
+    return dicomParser.readEncapsulatedImageFrame(ds, el, frame);
+  }
+  if (frags.length === nFrames) return dicomParser.readEncapsulatedPixelDataFromFragments(ds, el, frame, 1);
+  // Several fragments per frame and no offset table: JPEG start-of-image markers tell where frames begin.
+  const table = dicomParser.createJPEGBasicOffsetTable(ds, el);
+  return dicomParser.readEncapsulatedImageFrame(ds, el, frame, table);
+}

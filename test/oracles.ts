@@ -1,0 +1,39 @@
+/** Runs the Debian tools the tests compare against: pydicom (series writer), dcm2niix, nibabel. */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, SYSTEM_PYTHON } from './fixtures';
+import type { Grid } from './world';
+import type { Volume } from '../src/volume/volume';
+
+export const tempDir = (prefix: string) => mkdtempSync(join(tmpdir(), `hlip-${prefix}-`));
+
+const py = (script: string, args: string[]) =>
+  execFileSync(SYSTEM_PYTHON, [join(ROOT, 'test', 'oracles', script), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+
+/** Writes a synthetic DICOM series with pydicom (see make_series.py for the options). */
+export function makeSeries(dir: string, ...args: string[]): string {
+  py('make_series.py', [dir, ...args]);
+  return dir;
+}
+
+/** Converts a DICOM folder with dcm2niix; returns the NIfTI files it wrote. */
+export function dcm2niix(dicomDir: string): string[] {
+  const out = tempDir('d2n');
+  mkdirSync(out, { recursive: true });
+  execFileSync('dcm2niix', ['-z', 'n', '-b', 'n', '-f', '%s_%j', '-o', out, dicomDir], { stdio: 'pipe' });
+  return readdirSync(out).filter((f) => f.endsWith('.nii')).sort().map((f) => join(out, f));
+}
+
+/** A NIfTI as nibabel sees it: affine and get_fdata values. */
+export function nibabelGrid(nii: string): Grid {
+  const base = join(tempDir('dump'), 'vol');
+  py('nifti_dump.py', [nii, base]);
+  const meta = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { shape: number[]; affine: number[][] };
+  const buf = readFileSync(`${base}.f32`);
+  const values = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  return { affine: meta.affine.flat(), dims: meta.shape.slice(0, 3), values };
+}
+
+export const gridOf = (v: Volume, frame = 0): Grid => ({ affine: v.affine, dims: [...v.dims], values: v.toFloat32(frame) });

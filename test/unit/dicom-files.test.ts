@@ -1,0 +1,95 @@
+/**
+ * Every file in pydicom's test_files (real files from scanners, toolkits and archives): each either opens as a volume
+ * or fails with the typed error we expect for it; pixel values of natively encoded and RLE files equal pydicom's.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { isVolumeError } from '../../src/volume/errors';
+import { openStudy } from '../../src/volume/open';
+import { PYDICOM, ROOT, SYSTEM_PYTHON, fixture } from '../fixtures';
+import { tempDir } from '../oracles';
+import { execFileSync } from 'node:child_process';
+
+/** Files that are not images, or are broken on purpose, and the error each must give. */
+const EXPECTED_ERRORS: Record<string, string> = {
+  'rtplan.dcm': 'NOT_AN_IMAGE',
+  'rtplan_truncated.dcm': 'TRUNCATED|NOT_AN_IMAGE',
+  'rtstruct.dcm': 'NOT_AN_IMAGE',
+  'test-SR.dcm': 'NOT_AN_IMAGE',
+  'reportsi.dcm': 'NOT_AN_IMAGE',
+  'reportsi_with_empty_number_tags.dcm': 'NOT_AN_IMAGE',
+  'waveform_ecg.dcm': 'NOT_AN_IMAGE',
+  'MR_truncated.dcm': 'TRUNCATED',
+};
+const NOT_DICOM = /\.(txt|json|dump|gz)$/;
+
+function pydicomPixels(file: string): { shape: number[]; values: Float32Array } {
+  const base = join(tempDir('px'), 'px');
+  execFileSync(SYSTEM_PYTHON, [join(ROOT, 'test', 'oracles', 'pydicom_pixels.py'), file, base], { stdio: 'pipe' });
+  const meta = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { shape: number[] };
+  const buf = readFileSync(`${base}.f32`);
+  return { shape: meta.shape, values: new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4) };
+}
+
+// pydicom 2.3 decodes these syntaxes without extra plug-ins: native and RLE.
+const PYDICOM_DECODES = /^1\.2\.840\.10008\.1\.2(\.1|\.2|\.5|\.1\.99)?$/;
+
+describe("pydicom's test_files", () => {
+  test('every file opens as a volume or fails with its expected typed error', async (t) => {
+    const dir = fixture(t, PYDICOM);
+    if (!dir) return;
+    const files = readdirSync(dir).filter((f) => statSync(join(dir, f)).isFile() && !NOT_DICOM.test(f));
+    assert.ok(files.length > 50, `only ${files.length} files`);
+    const problems: string[] = [];
+    let opened = 0;
+    for (const f of files) {
+      try {
+        const study = await openStudy(join(dir, f));
+        const v = study.volumes[0];
+        if (EXPECTED_ERRORS[f]) problems.push(`${f}: opened, expected ${EXPECTED_ERRORS[f]}`);
+        else if (!(v.voxelsPerFrame > 0) || v.data.length === 0) problems.push(`${f}: empty volume`);
+        opened++;
+      } catch (e) {
+        if (!isVolumeError(e)) problems.push(`${f}: untyped error ${(e as Error)?.stack ?? e}`);
+        else if (!EXPECTED_ERRORS[f] || !new RegExp(`^(${EXPECTED_ERRORS[f]})$`).test(e.code)) {
+          problems.push(`${f}: ${e.code} ${e.message}`);
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+    assert.equal(opened, files.length - Object.keys(EXPECTED_ERRORS).length);
+  });
+
+  test('native and RLE pixel values equal pydicom (modality LUT applied)', async (t) => {
+    const dir = fixture(t, PYDICOM);
+    if (!dir) return;
+    const { parseDataSet, transferSyntaxOf } = await import('../../src/volume/dicom/parse');
+    let compared = 0;
+    for (const f of readdirSync(dir)) {
+      const path = join(dir, f);
+      if (!statSync(path).isFile() || NOT_DICOM.test(f) || EXPECTED_ERRORS[f]) continue;
+      const ts = transferSyntaxOf(parseDataSet(readFileSync(path), path, { headerOnly: true }).dataSet);
+      if (!PYDICOM_DECODES.test(ts)) continue;
+      const vol = (await openStudy(path)).volumes[0];
+      const ref = pydicomPixels(path);
+      const perFrame = vol.voxelsPerFrame * vol.components;
+      assert.equal(ref.values.length, perFrame * vol.dims[2] * vol.frames, `${f}: size`);
+      // Slices may be reordered by position (multi-frame dose grids): compare each of our slices with its source frame.
+      const ours = vol.components === 3 ? Float32Array.from(vol.data) : vol.toFloat32();
+      const slice = vol.dims[0] * vol.dims[1] * vol.components;
+      const frames = ref.values.length / slice;
+      for (let k = 0; k < vol.dims[2]; k++) {
+        const mine = ours.subarray(k * slice, (k + 1) * slice);
+        const match = [...Array(frames).keys()].some((fr) => {
+          const theirs = ref.values.subarray(fr * slice, (fr + 1) * slice);
+          return mine.every((v, i) => Math.abs(v - theirs[i]) <= 1e-3 * Math.max(1, Math.abs(theirs[i])));
+        });
+        assert.ok(match, `${f}: slice ${k} matches no pydicom frame`);
+      }
+      compared++;
+    }
+    assert.ok(compared >= 20, `compared ${compared} files`);
+  });
+});
