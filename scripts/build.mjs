@@ -1,25 +1,24 @@
-// Bundles the three targets: extension host (node/cjs), CLI (node/cjs), webview (browser).
+// Bundles: extension host + volume worker + CLI (node, cjs) and the webview (browser); copies the webview's assets.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
-const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'info' };
-// Native / host-provided modules stay outside the bundle; WASM codecs are loaded from node_modules at run time.
-const nodeExternal = ['vscode', 'onnxruntime-node'];
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning' };
+// Native / host-provided modules stay outside the bundle; WASM codecs are read from node_modules at run time.
+const node = { ...common, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode', 'onnxruntime-node'] };
 
 const targets = [
-  { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs',
-    target: 'node20', external: nodeExternal, banner: { js: '#!/usr/bin/env node' } },
+  { ...node, entryPoints: ['src/host/extension.ts'], outfile: 'dist/extension.js' },
+  { ...node, entryPoints: ['src/volume/worker.ts'], outfile: 'dist/volume-worker.js' },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'chrome120' },
 ];
-if (existsSync('src/host/extension.ts')) {
-  targets.push({ ...common, entryPoints: ['src/host/extension.ts'], outfile: 'dist/extension.js', platform: 'node',
-    format: 'cjs', target: 'node20', external: nodeExternal });
-}
-if (existsSync('webview/main.ts')) {
-  targets.push({ ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser',
-    format: 'iife', target: 'chrome120' });
-}
+
+mkdirSync('dist', { recursive: true });
+copyFileSync('node_modules/@vscode/codicons/dist/codicon.css', 'dist/codicon.css');
+copyFileSync('node_modules/@vscode/codicons/dist/codicon.ttf', 'dist/codicon.ttf');
+copyFileSync('media/viewer.css', 'dist/viewer.css');
 
 if (watch) {
   for (const t of targets) await (await esbuild.context(t)).watch();

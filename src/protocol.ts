@@ -1,0 +1,114 @@
+/**
+ * The one message protocol between the extension host and the viewer webview. Both sides import this file; each side
+ * validates what it receives with the guards below before acting on it. Voxels travel as ArrayBuffers (VS Code
+ * transfers them as binary), never as JSON arrays or base64.
+ */
+import type { HeaderField } from './volume/volume';
+
+export type VoxelType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64' | 'rgb24';
+
+/** Everything about a volume except its voxels. */
+export interface VolumeMeta {
+  name: string;
+  format: 'nifti' | 'dicom';
+  modality: string;
+  description?: string;
+  dims: [number, number, number];
+  frames: number;
+  dataType: VoxelType;
+  /** Row-major 4x4, voxel index -> RAS+ mm. */
+  affine: number[];
+  spacing: [number, number, number];
+  orientation: string;
+  rescale: { slope: number; intercept: number } | null;
+  /** Real-value range over all frames. */
+  range: [number, number];
+  invertDisplay: boolean;
+  header: HeaderField[];
+  warnings: string[];
+  files: number;
+}
+
+export interface StudyEntry {
+  name: string;
+  modality: string;
+  dims: [number, number, number];
+  frames: number;
+}
+
+export type HostMessage =
+  | { type: 'progress'; message: string; fraction?: number }
+  | { type: 'study'; name: string; entries: StudyEntry[]; warnings: string[] }
+  | { type: 'volume'; index: number; meta: VolumeMeta; data: ArrayBuffer }
+  | { type: 'overlay'; name: string; meta: VolumeMeta; data: ArrayBuffer }
+  | { type: 'error'; code: string; message: string; detail?: string }
+  | { type: 'screenshotSaved'; path: string }
+  | { type: 'command'; command: ViewerCommand };
+
+/** Actions the host can trigger (keybindings, menus) that the webview performs. */
+export type ViewerCommand = 'resetView' | 'cycleLayout' | 'toggleHeader' | 'toggleOverlay' | 'screenshot' | 'screenshotAs';
+export const VIEWER_COMMANDS: readonly ViewerCommand[] = ['resetView', 'cycleLayout', 'toggleHeader', 'toggleOverlay', 'screenshot', 'screenshotAs'];
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'selectVolume'; index: number }
+  | { type: 'requestOverlay' }
+  | { type: 'screenshot'; png: ArrayBuffer; saveAs: boolean }
+  | { type: 'cursor'; text: string }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** Rendered state, for the status bar and for UI tests. */
+  | { type: 'rendered'; volume: number; slices: [number, number, number]; frame: number; ms: number };
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
+const isStr = (x: unknown, max = 10_000): x is string => typeof x === 'string' && x.length <= max;
+const isInt = (x: unknown, lo = 0, hi = 2 ** 31): x is number => Number.isInteger(x) && (x as number) >= lo && (x as number) <= hi;
+
+/** Validates a message from the webview (untrusted: it renders file content). Returns undefined when malformed. */
+export function parseWebviewMessage(x: unknown): WebviewMessage | undefined {
+  if (!isObj(x) || !isStr(x.type, 64)) return undefined;
+  switch (x.type) {
+    case 'ready':
+    case 'requestOverlay':
+      return { type: x.type };
+    case 'selectVolume':
+      return isInt(x.index, 0, 100_000) ? { type: 'selectVolume', index: x.index } : undefined;
+    case 'screenshot':
+      return x.png instanceof ArrayBuffer && x.png.byteLength < 256 * 2 ** 20 && typeof x.saveAs === 'boolean'
+        ? { type: 'screenshot', png: x.png, saveAs: x.saveAs }
+        : undefined;
+    case 'cursor':
+      return isStr(x.text, 500) ? { type: 'cursor', text: x.text } : undefined;
+    case 'log':
+      return (x.level === 'info' || x.level === 'warn' || x.level === 'error') && isStr(x.message)
+        ? { type: 'log', level: x.level, message: x.message }
+        : undefined;
+    case 'rendered': {
+      const s = x.slices;
+      if (!Array.isArray(s) || s.length !== 3 || !s.every((v) => isInt(v, 0, 1e6))) return undefined;
+      if (!isInt(x.volume, 0, 1e5) || !isInt(x.frame, 0, 1e6) || typeof x.ms !== 'number') return undefined;
+      return { type: 'rendered', volume: x.volume, slices: [s[0], s[1], s[2]], frame: x.frame, ms: x.ms };
+    }
+  }
+  return undefined;
+}
+
+/** Validates a message from the host (trusted, but a stale webview may meet a newer host). */
+export function parseHostMessage(x: unknown): HostMessage | undefined {
+  if (!isObj(x) || !isStr(x.type, 64)) return undefined;
+  switch (x.type) {
+    case 'progress':
+      return isStr(x.message) ? (x as HostMessage) : undefined;
+    case 'study':
+      return Array.isArray(x.entries) ? (x as HostMessage) : undefined;
+    case 'volume':
+    case 'overlay':
+      return isObj(x.meta) && x.data instanceof ArrayBuffer ? (x as HostMessage) : undefined;
+    case 'error':
+      return isStr(x.code, 64) && isStr(x.message) ? (x as HostMessage) : undefined;
+    case 'screenshotSaved':
+      return isStr(x.path) ? (x as HostMessage) : undefined;
+    case 'command':
+      return VIEWER_COMMANDS.includes(x.command as ViewerCommand) ? (x as HostMessage) : undefined;
+  }
+  return undefined;
+}

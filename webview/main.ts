@@ -1,0 +1,233 @@
+/**
+ * Webview entry: builds the page (toolbar, series list, viewports, header panel, status line), talks to the host
+ * through the typed protocol, and shows errors in place (never a blank panel).
+ */
+import { type HostMessage, type StudyEntry, type ViewerCommand, type WebviewMessage, parseHostMessage } from '../src/protocol';
+import { COLORMAPS, type ColormapName } from './colormaps';
+import { DisplayVolume } from './display';
+import { Overlay } from './overlay';
+import { PLANES, type Plane } from './reslice';
+import { saveScreenshot } from './screenshot';
+import { el, headerTable, option } from './ui';
+import { LAYOUTS, type Layout, Viewer } from './viewer';
+import { CT_PRESETS } from './windowing';
+
+declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
+const vscode = acquireVsCodeApi();
+const send = (m: WebviewMessage) => vscode.postMessage(m);
+
+const app = document.getElementById('app')!;
+app.replaceChildren();
+
+// ---- page structure
+const toolbar = el('div', { class: 'toolbar', role: 'toolbar' });
+const side = el('aside', { class: 'series-panel', hidden: '' });
+const grid = el('div', { class: 'grid', 'data-empty': 'true' });
+const headerPanel = el('aside', { class: 'header-panel', hidden: '' });
+const statusLine = el('div', { class: 'status-line' });
+const message = el('div', { class: 'message', hidden: '' });
+const main = el('div', { class: 'main' }, side, grid, headerPanel);
+app.append(toolbar, main, statusLine, message);
+
+let lastCursor = '';
+const viewer = new Viewer(grid, {
+  cursor: (text) => {
+    statusLine.textContent = text;
+    if (text !== lastCursor) send({ type: 'cursor', text: (lastCursor = text) });
+  },
+  rendered: (ms) => {
+    const s = viewer.views.map((v) => v.slice) as [number, number, number];
+    app.dataset.wl = `${viewer.window.center.toFixed(2)},${viewer.window.width.toFixed(2)}`;
+    send({ type: 'rendered', volume: viewer.volumeIndex, slices: s, frame: viewer.frame, ms });
+  },
+});
+
+// ---- toolbar
+const button = (icon: string, title: string, onClick: () => void, id?: string) => {
+  const b = el('button', { class: 'icon', title, 'aria-label': title, ...(id ? { id } : {}) }, el('span', { class: `codicon codicon-${icon}` }));
+  b.addEventListener('click', onClick);
+  return b;
+};
+const select = (id: string, title: string, onChange: (v: string) => void) => {
+  const s = el('select', { id, title, 'aria-label': title }) as HTMLSelectElement;
+  s.addEventListener('change', () => onChange(s.value));
+  return s;
+};
+
+const presetSelect = select('preset', 'Window / level preset', (v) => viewer.setPreset(v));
+const colormapSelect = select('colormap', 'Colour map', (v) => viewer.setColormap(v as ColormapName));
+for (const c of COLORMAPS) colormapSelect.append(option(c, c));
+const layoutSelect = select('layout', 'Layout', (v) => {
+  const [layout, plane] = v.split(':') as [Layout, Plane?];
+  viewer.setLayout(layout, plane);
+});
+for (const l of LAYOUTS) {
+  if (l === 'single') for (const p of PLANES) layoutSelect.append(option(`single:${p}`, `${p} only`));
+  else layoutSelect.append(option(l, l === '1x3' ? '1 x 3' : '2 x 2'));
+}
+const conventionSelect = select('convention', 'Left-right convention', (v) => viewer.setRadiological(v === 'radiological'));
+conventionSelect.append(option('radiological', 'Radiological (R on left)'), option('neurological', 'Neurological (R on right)'));
+const frameSlider = el('input', { type: 'range', id: 'frame', min: '0', max: '0', value: '0', title: 'Frame (4D)', hidden: '' }) as HTMLInputElement;
+frameSlider.addEventListener('input', () => viewer.setFrame(Number(frameSlider.value)));
+
+const overlayBox = el('span', { class: 'overlay-controls', hidden: '' });
+const overlayToggle = el('input', { type: 'checkbox', id: 'overlay-visible', checked: '', title: 'Show overlay' }) as HTMLInputElement;
+const overlayOpacity = el('input', { type: 'range', id: 'overlay-opacity', min: '0', max: '1', step: '0.05', value: '0.5', title: 'Overlay opacity' }) as HTMLInputElement;
+const overlayThreshold = el('input', { type: 'number', id: 'overlay-threshold', step: 'any', title: 'Overlay lower threshold' }) as HTMLInputElement;
+const overlayColormap = select('overlay-colormap', 'Overlay colour map', (v) => updateOverlay({ colormap: v }));
+for (const c of ['hot', 'viridis', 'inferno', 'magma']) overlayColormap.append(option(c, c));
+overlayToggle.addEventListener('change', () => updateOverlay({ visible: overlayToggle.checked }));
+overlayOpacity.addEventListener('input', () => updateOverlay({ opacity: Number(overlayOpacity.value) }));
+overlayThreshold.addEventListener('change', () => updateOverlay({ threshold: Number(overlayThreshold.value) }));
+overlayBox.append(el('span', { class: 'overlay-name' }), overlayToggle, overlayOpacity, overlayThreshold, overlayColormap);
+
+toolbar.append(
+  button('list-tree', 'Series', () => (side.hidden = !side.hidden), 'toggle-series'),
+  layoutSelect,
+  presetSelect,
+  colormapSelect,
+  conventionSelect,
+  frameSlider,
+  button('layers', 'Load overlay...', () => send({ type: 'requestOverlay' }), 'load-overlay'),
+  overlayBox,
+  el('span', { class: 'spacer' }),
+  button('discard', 'Reset view', () => viewer.resetView(), 'reset'),
+  button('list-flat', 'Header', () => toggleHeader(), 'toggle-header'),
+  button('device-camera', 'Save screenshot', () => void saveScreenshot(viewer, send, false), 'screenshot'),
+);
+
+function updateOverlay(change: Partial<Overlay['settings']>): void {
+  if (!viewer.overlay) return;
+  Object.assign(viewer.overlay.settings, change);
+  viewer.renderAll();
+}
+
+function toggleHeader(): void {
+  headerPanel.hidden = !headerPanel.hidden;
+}
+
+// ---- keyboard: scrolling keys act on the active plane, but never while the user types in a control.
+document.addEventListener('keydown', (e) => {
+  const t = e.target as HTMLElement;
+  if (t.closest('input, select, textarea')) return;
+  const step: Record<string, number> = { ArrowUp: 1, ArrowDown: -1, PageUp: 10, PageDown: -10 };
+  if (e.key in step) {
+    viewer.scroll(viewer.active, step[e.key]);
+    e.preventDefault();
+  }
+});
+
+// ---- messages from the host
+
+function showError(code: string, text: string): void {
+  app.dataset.state = 'error';
+  message.hidden = false;
+  message.replaceChildren(
+    el('span', { class: 'codicon codicon-error' }),
+    el('div', {}, el('strong', {}, 'This scan cannot be shown'), el('p', { class: 'error-text' }, text), el('p', { class: 'error-code' }, `Reason code: ${code}`)),
+  );
+}
+
+function showStudy(name: string, list: StudyEntry[], warnings: string[]): void {
+  side.replaceChildren(el('h3', {}, name));
+  const ul = el('ul', { class: 'series-list', role: 'listbox' });
+  list.forEach((e, i) => {
+    const li = el('li', { role: 'option', 'data-index': String(i), tabindex: '0' }, el('span', { class: 'series-name' }, e.name), el('span', { class: 'series-dims' }, `${e.dims.join('x')}${e.frames > 1 ? `x${e.frames}` : ''}`));
+    li.addEventListener('click', () => send({ type: 'selectVolume', index: i }));
+    ul.append(li);
+  });
+  side.append(ul);
+  if (warnings.length) side.append(el('h4', {}, 'Warnings'), el('ul', { class: 'warnings' }, ...warnings.map((w) => el('li', {}, w))));
+  side.hidden = list.length < 2 && warnings.length === 0;
+}
+
+function showVolume(index: number, vol: DisplayVolume): void {
+  app.dataset.state = 'ready';
+  app.dataset.volume = String(index);
+  message.hidden = true;
+  viewer.setVolume(vol, index);
+  side.querySelectorAll('li[data-index]').forEach((li) => li.classList.toggle('selected', (li as HTMLElement).dataset.index === String(index)));
+  presetSelect.replaceChildren(option('auto', 'Auto (percentiles)'));
+  if (vol.meta.modality === 'CT') for (const p of Object.keys(CT_PRESETS)) presetSelect.append(option(p, `CT ${p}`));
+  presetSelect.value = viewer.preset;
+  frameSlider.hidden = vol.meta.frames < 2;
+  frameSlider.max = String(vol.meta.frames - 1);
+  frameSlider.value = '0';
+  overlayBox.hidden = true;
+  headerPanel.replaceChildren(headerTable(vol.meta));
+  const warn = vol.meta.warnings.length ? `  ${vol.meta.warnings.length} warning(s): ${vol.meta.warnings.join(' ')}` : '';
+  statusLine.textContent = `${vol.meta.name}: ${vol.meta.dims.join(' x ')}, ${vol.meta.spacing.map((s) => s.toFixed(3)).join(' x ')} mm, ${vol.meta.orientation}${warn}`;
+}
+
+function showOverlay(name: string, vol: DisplayVolume): void {
+  if (!viewer.vol) return;
+  viewer.overlay = new Overlay(vol, viewer.vol, name);
+  const s = viewer.overlay.settings;
+  overlayBox.hidden = false;
+  overlayBox.querySelector('.overlay-name')!.textContent = name;
+  overlayToggle.checked = s.visible;
+  overlayOpacity.value = String(s.opacity);
+  overlayThreshold.value = String(s.threshold);
+  overlayColormap.value = s.colormap;
+  app.dataset.overlay = name;
+  viewer.renderAll();
+}
+
+function runCommand(c: ViewerCommand): void {
+  switch (c) {
+    case 'resetView': return viewer.resetView();
+    case 'cycleLayout': {
+      viewer.cycleLayout();
+      layoutSelect.value = viewer.layout === 'single' ? `single:${viewer.active}` : viewer.layout;
+      return;
+    }
+    case 'toggleHeader': return toggleHeader();
+    case 'toggleOverlay':
+      if (viewer.overlay) {
+        overlayToggle.checked = !overlayToggle.checked;
+        updateOverlay({ visible: overlayToggle.checked });
+      } else send({ type: 'requestOverlay' });
+      return;
+    case 'screenshot': return void saveScreenshot(viewer, send, false);
+    case 'screenshotAs': return void saveScreenshot(viewer, send, true);
+  }
+}
+
+window.addEventListener('message', (event) => {
+  const msg: HostMessage | undefined = parseHostMessage(event.data);
+  if (!msg) return;
+  try {
+    switch (msg.type) {
+      case 'progress':
+        if (app.dataset.state !== 'ready') {
+          message.hidden = false;
+          message.replaceChildren(el('span', { class: 'codicon codicon-loading codicon-modifier-spin' }), el('span', {}, msg.message));
+        }
+        break;
+      case 'study':
+        showStudy(msg.name, msg.entries, msg.warnings);
+        break;
+      case 'volume':
+        showVolume(msg.index, new DisplayVolume(msg.meta, msg.data));
+        break;
+      case 'overlay':
+        showOverlay(msg.name, new DisplayVolume(msg.meta, msg.data));
+        break;
+      case 'error':
+        showError(msg.code, msg.message);
+        break;
+      case 'screenshotSaved':
+        statusLine.textContent = `Screenshot saved: ${msg.path}`;
+        break;
+      case 'command':
+        runCommand(msg.command);
+        break;
+    }
+  } catch (e) {
+    showError('VIEWER', e instanceof Error ? e.message : String(e));
+    send({ type: 'log', level: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
+  }
+});
+
+app.dataset.state = 'loading';
+send({ type: 'ready' });
