@@ -57,7 +57,9 @@ export type WebviewMessage =
   | { type: 'cursor'; text: string }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
   /** Rendered state, for the status bar and for UI tests. */
-  | { type: 'rendered'; volume: number; slices: [number, number, number]; frame: number; ms: number };
+  | { type: 'rendered'; volume: number; slices: [number, number, number]; frame: number; ms: number }
+  /** An error is on screen (so tests and logs know the user saw it). */
+  | { type: 'errorShown'; code: string };
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 const isStr = (x: unknown, max = 10_000): x is string => typeof x === 'string' && x.length <= max;
@@ -82,6 +84,8 @@ export function parseWebviewMessage(x: unknown): WebviewMessage | undefined {
       return (x.level === 'info' || x.level === 'warn' || x.level === 'error') && isStr(x.message)
         ? { type: 'log', level: x.level, message: x.message }
         : undefined;
+    case 'errorShown':
+      return isStr(x.code, 64) ? { type: 'errorShown', code: x.code } : undefined;
     case 'rendered': {
       const s = x.slices;
       if (!Array.isArray(s) || s.length !== 3 || !s.every((v) => isInt(v, 0, 1e6))) return undefined;

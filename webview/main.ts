@@ -2,6 +2,7 @@
  * Webview entry: builds the page (toolbar, series list, viewports, header panel, status line), talks to the host
  * through the typed protocol, and shows errors in place (never a blank panel).
  */
+import * as cornerstone from 'cornerstone-core';
 import { type HostMessage, type StudyEntry, type ViewerCommand, type WebviewMessage, parseHostMessage } from '../src/protocol';
 import { COLORMAPS, type ColormapName } from './colormaps';
 import { DisplayVolume } from './display';
@@ -126,6 +127,7 @@ function showError(code: string, text: string): void {
     el('span', { class: 'codicon codicon-error' }),
     el('div', {}, el('strong', {}, 'This scan cannot be shown'), el('p', { class: 'error-text' }, text), el('p', { class: 'error-code' }, `Reason code: ${code}`)),
   );
+  send({ type: 'errorShown', code });
 }
 
 function showStudy(name: string, list: StudyEntry[], warnings: string[]): void {
@@ -228,6 +230,19 @@ window.addEventListener('message', (event) => {
     send({ type: 'log', level: 'error', message: e instanceof Error ? e.stack ?? e.message : String(e) });
   }
 });
+
+// Read-only probe for UI tests and the viewer benchmark: where each plane's image lies on its canvas.
+(window as unknown as { hlipProbe: object }).hlipProbe = {
+  imageRect: (plane: Plane) => {
+    const v = viewer.view(plane);
+    const image = cornerstone.getEnabledElement(v.element).image;
+    if (!image) return undefined;
+    const a = cornerstone.pixelToCanvas(v.element, { x: 0, y: 0 });
+    const b = cornerstone.pixelToCanvas(v.element, { x: image.width, y: image.height });
+    return { x0: a.x, y0: a.y, x1: b.x, y1: b.y };
+  },
+  state: () => ({ window: viewer.window, point: viewer.point, frame: viewer.frame, layout: viewer.layout, colormap: viewer.colormap }),
+};
 
 app.dataset.state = 'loading';
 send({ type: 'ready' });

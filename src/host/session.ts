@@ -86,6 +86,7 @@ export class ViewerSession implements vscode.Disposable {
         this.host.log[msg.level](`[viewer] ${msg.message}`);
         break;
       case 'rendered':
+      case 'errorShown':
         break;
     }
   }
@@ -95,6 +96,12 @@ export class ViewerSession implements vscode.Disposable {
     if (!this.panel.active) return;
     this.host.status.text = `$(eye) ${this.lastCursor || basename(this.source.fsPath)}`;
     this.host.status.show();
+  }
+
+  /** What the viewer lists: the study's name, its volumes and warnings (loads it if needed). */
+  async summary(): Promise<{ name: string; volumes: string[]; warnings: string[] }> {
+    const s = await this.loadStudy();
+    return { name: s.name, volumes: s.volumes.map((v) => v.meta.name), warnings: s.warnings };
   }
 
   private loadStudy(): Promise<TransferStudy> {

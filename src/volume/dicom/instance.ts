@@ -7,7 +7,7 @@ import { VolumeError } from '../errors';
 import type { Vec3 } from '../geometry';
 import type { Rescale } from '../volume';
 import type { FrameInfo } from './codecs';
-import { type DataSet, type Element, PIXEL_DATA, type Parsed, transferSyntaxOf } from './parse';
+import { type DataSet, EXPLICIT_BE, type Element, PIXEL_DATA, type Parsed } from './parse';
 
 export interface FrameGeometry {
   /** ImagePositionPatient (LPS mm) of the first transmitted pixel. */
@@ -113,7 +113,7 @@ function geometryFrom(groups: (DataSet | undefined)[]): Partial<FrameGeometry> {
 }
 
 /** Reads identity, pixel format and per-frame geometry. Throws NOT_AN_IMAGE / NO_PIXEL_DATA for what cannot be shown. */
-export function describeInstance({ dataSet: ds, fileOffset }: Parsed, file: string, headerOnly = false): DicomInstance {
+export function describeInstance({ dataSet: ds, fileOffset, transferSyntax }: Parsed, file: string, headerOnly = false): DicomInstance {
   const sopClassUid = str(ds, 'x00080016') || str(ds, 'x00020002');
   const pixelElement = ds.elements[PIXEL_DATA] ?? null;
   const rows = ds.uint16('x00280010') ?? 0;
@@ -136,7 +136,7 @@ export function describeInstance({ dataSet: ds, fileOffset }: Parsed, file: stri
     samplesPerPixel: ds.uint16('x00280002') ?? 1,
     planarConfiguration: ds.uint16('x00280006') ?? 0,
     photometric: str(ds, 'x00280004') || 'MONOCHROME2',
-    littleEndian: transferSyntaxOf(ds) !== '1.2.840.10008.1.2.2',
+    littleEndian: transferSyntax !== EXPLICIT_BE,
   };
   const nFrames = Math.max(1, int(ds, 'x00280008') ?? 1);
 
@@ -162,7 +162,7 @@ export function describeInstance({ dataSet: ds, fileOffset }: Parsed, file: stri
     dataSet: ds,
     fileOffset,
     headerOnly,
-    transferSyntax: transferSyntaxOf(ds),
+    transferSyntax,
     sopClassUid,
     sopInstanceUid: str(ds, 'x00080018'),
     studyUid: str(ds, 'x0020000d'),

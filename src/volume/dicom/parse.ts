@@ -35,8 +35,9 @@ function guessRawEncoding(b: Uint8Array): 'meta' | string | undefined {
   if (groupLE >= 0x0002 && groupLE <= 0x0028 && groupLE % 2 === 0) {
     if (explicit) return EXPLICIT_LE;
     // Implicit: a 4-byte length follows the tag; it must fit in the file.
+    // Implicit: a 4-byte length follows the tag; the first elements of a data set are short.
     const len = (b[4] | (b[5] << 8) | (b[6] << 16)) + b[7] * 2 ** 24;
-    return len <= b.length - 8 || len === 0xffffffff ? IMPLICIT_LE : undefined;
+    return len < 0x10000 || len === 0xffffffff ? IMPLICIT_LE : undefined;
   }
   if (groupBE >= 0x0002 && groupBE <= 0x0028 && groupBE % 2 === 0 && explicit) return EXPLICIT_BE;
   return undefined;
@@ -47,12 +48,18 @@ export function isDicom(bytes: Uint8Array): boolean {
   return hasPreamble(bytes) || guessRawEncoding(bytes) !== undefined;
 }
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).replace(/^dicomParser\.\w+: /, '');
+/** dicom-parser throws strings, Errors, or { exception, dataSet } when it stops part-way. */
+function message(e: unknown): string {
+  const inner = typeof e === 'object' && e !== null && 'exception' in e ? (e as { exception: unknown }).exception : e;
+  return (inner instanceof Error ? inner.message : String(inner)).replace(/^dicomParser[.:]\w+: /, '');
+}
 
-/** A data set and where its byte array starts in the file (offsets in the data set + fileOffset = file offsets). */
+/** A data set, where its byte array starts in the file, and the transfer syntax its pixel data is encoded with. */
 export interface Parsed {
   dataSet: DataSet;
+  /** Add to offsets in the data set to get offsets in the file. */
   fileOffset: number;
+  transferSyntax: string;
 }
 
 export interface ParseOptions {
@@ -67,7 +74,7 @@ export interface ParseOptions {
 export function parseDataSet(bytes: Uint8Array, file?: string, opts: ParseOptions = {}): Parsed {
   const until = opts.headerOnly ? { untilTag: PIXEL_DATA } : {};
   let input = bytes;
-  let fileOffset = 0;
+  let shift = 0;
   let syntax: string | undefined;
   if (!hasPreamble(bytes)) {
     const enc = guessRawEncoding(bytes);
@@ -77,38 +84,52 @@ export function parseDataSet(bytes: Uint8Array, file?: string, opts: ParseOption
       input = new Uint8Array(bytes.length + 132);
       input.set([0x44, 0x49, 0x43, 0x4d], 128);
       input.set(bytes, 132);
-      fileOffset = -132;
+      shift = -132;
     } else syntax = enc;
   }
   try {
     const dataSet = dicomParser.parseDicom(input, { ...until, ...(syntax ? { TransferSyntaxUID: syntax } : {}) });
-    return { dataSet, fileOffset };
+    return { dataSet, fileOffset: shift, transferSyntax: transferSyntaxOf(dataSet) };
   } catch (e) {
     const why = message(e);
-    if (/missing required meta header attribute 0002,0010/.test(why)) {
-      const p = parseWithoutMetaSyntax(input, file, until);
-      return { dataSet: p.dataSet, fileOffset: p.fileOffset + fileOffset };
+    // As pydicom does: a meta header without a transfer syntax, or one that names the wrong VR encoding.
+    if (!syntax) {
+      const retry = parseAfterMeta(input, until);
+      if (retry) return { ...retry, fileOffset: retry.fileOffset + shift };
     }
-    if (/overread|overrun|beyond|outside|Offset is outside|out of range/i.test(why)) {
+    if (/overread|overrun|beyond|outside|out of range|maxPosition|greater than or equal to/i.test(why)) {
       throw new VolumeError('TRUNCATED', `DICOM file ends inside an element (${why})`, file);
     }
     throw new VolumeError('BAD_HEADER', `Cannot parse DICOM: ${why}`, file);
   }
 }
 
-/** The meta header is there but names no transfer syntax: guess it from the first data-set element, as pydicom does. */
-function parseWithoutMetaSyntax(bytes: Uint8Array, file: string | undefined, until: object): Parsed {
+/** Re-reads the data set after the meta header with its encoding guessed from its first element. */
+function parseAfterMeta(bytes: Uint8Array, until: object): Parsed | undefined {
   try {
     const meta = dicomParser.readPart10Header(bytes);
+    const declared = meta.string('x00020010')?.replace(/\0/g, '').trim();
     const metaEnd = Math.max(...Object.values(meta.elements).map((e) => e.dataOffset + e.length));
     const rest = bytes.subarray(metaEnd);
     const enc = guessRawEncoding(rest);
-    if (!enc || enc === 'meta') throw new Error('no data set after the meta header');
+    if (!enc || enc === 'meta' || (declared && (declared === IMPLICIT_LE) === (enc === IMPLICIT_LE))) return undefined;
     const dataSet = dicomParser.parseDicom(rest, { ...until, TransferSyntaxUID: enc });
-    return { dataSet, fileOffset: metaEnd };
-  } catch (e) {
-    throw new VolumeError('BAD_HEADER', `DICOM meta header has no transfer syntax and none could be guessed: ${message(e)}`, file);
+    const pixels = dataSet.elements[PIXEL_DATA];
+    if (pixels?.items && !pixels.fragments) itemsToFragments(pixels);
+    return { dataSet, fileOffset: metaEnd, transferSyntax: declared || enc };
+  } catch {
+    return undefined;
   }
+}
+
+/** An implicit-VR reader takes encapsulated pixel data for a sequence: turn its items back into fragments. */
+function itemsToFragments(el: Element): void {
+  const items = el.items ?? [];
+  const first = items[1]?.dataOffset ?? 0;
+  el.encapsulatedPixelData = true;
+  el.basicOffsetTable = [];
+  el.fragments = items.slice(1).map((it) => ({ offset: it.dataOffset - first, position: it.dataOffset, length: it.length }));
+  el.items = undefined;
 }
 
 export function transferSyntaxOf(ds: DataSet): string {

@@ -9,29 +9,17 @@ import { VolumeError, asVolumeError } from '../errors';
 import { type ReadOptions, guardAllocation } from '../limits';
 import type { VoxelArray } from '../volume';
 import { fixStoredBits } from './bits';
-import { type FrameInfo, TRANSFER_SYNTAXES, decodeFrame } from './codecs';
+import { TRANSFER_SYNTAXES, decodeFrame, nativeFrameBytes, outputType } from './codecs';
 import type { DicomInstance } from './instance';
 import { EXPLICIT_LE, IMPLICIT_LE, PIXEL_DATA, parseDataSet } from './parse';
 import type { SeriesPlan, SliceRef } from './series';
 
-type Ctor = new (n: number) => VoxelArray;
-
-/** The typed array a frame decodes into. */
-export function frameArrayType(p: FrameInfo): Ctor {
-  if (p.samplesPerPixel === 3) return Uint8Array;
-  const signed = p.pixelRepresentation === 1;
-  if (p.bitsAllocated <= 8) return signed ? Int8Array : Uint8Array;
-  if (p.bitsAllocated <= 16) return signed ? Int16Array : Uint16Array;
-  return signed ? Int32Array : Uint32Array;
-}
-
-const frameBytes = (p: FrameInfo) => p.rows * p.columns * p.samplesPerPixel * (p.bitsAllocated / 8);
 
 /** Reads every slice of a plan into one array in volume order (t outer, then k). */
 export async function readSeriesVoxels(plan: SeriesPlan, opts: ReadOptions = {}): Promise<VoxelArray> {
   const p = plan.pixel;
   const perSlice = p.rows * p.columns * p.samplesPerPixel;
-  const Out: Ctor = plan.perSliceRescale ? Float32Array : frameArrayType(p);
+  const Out = plan.perSliceRescale ? Float32Array : outputType(p);
   const total = perSlice * plan.slices.length;
   const bytesPerValue = (Out as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   guardAllocation(total * bytesPerValue, `Series "${plan.name}"`, opts);
@@ -82,7 +70,7 @@ async function readInstanceFrames(
 ): Promise<void> {
   const info = inst.pixel;
   const nFrames = inst.frames.length;
-  const fb = frameBytes(info);
+  const fb = nativeFrameBytes(info);
   if (canReadDirect(inst, perSliceRescale)) {
     const el = inst.pixelElement!;
     if (el.length < fb * nFrames) {
@@ -112,10 +100,15 @@ async function readInstanceFrames(
     throw new VolumeError('UNSUPPORTED_TRANSFER_SYNTAX', `Transfer syntax ${ts} is not supported`, inst.file);
   }
   for (const { slice, index } of targets) {
-    const bytes = el.encapsulatedPixelData
-      ? encapsulatedFrame(dataSet, el, slice.frame, nFrames)
-      : nativeFrame(dataSet.byteArray, el, slice.frame, fb, inst.file);
-    const pixels = await decodeFrame(ts, bytes, info);
+    let frameInfo = info;
+    let bytes: Uint8Array;
+    if (el.encapsulatedPixelData) bytes = encapsulatedFrame(dataSet, el, slice.frame, nFrames);
+    else if (info.bitsAllocated === 1) {
+      const bit = slice.frame * info.rows * info.columns;
+      frameInfo = { ...info, bitOffset: bit % 8 };
+      bytes = nativeFrame(dataSet.byteArray, el, bit >> 3, nativeFrameBytes(frameInfo), inst.file, 1);
+    } else bytes = nativeFrame(dataSet.byteArray, el, slice.frame * fb, fb, inst.file);
+    const pixels = await decodeFrame(ts, bytes, frameInfo);
     if (pixels.length !== perSlice) {
       throw new VolumeError('DECODE_FAILED', `Decoded frame has ${pixels.length} values, expected ${perSlice}`, inst.file);
     }
@@ -128,12 +121,13 @@ async function readInstanceFrames(
   }
 }
 
-function nativeFrame(bytes: Uint8Array, el: dicomParser.Element, frame: number, fb: number, file: string): Uint8Array {
-  const start = el.dataOffset + frame * fb;
-  if (start + fb > bytes.length || (frame + 1) * fb > el.length) {
-    throw new VolumeError('TRUNCATED', `Pixel data ends before frame ${frame + 1}`, file);
+/** `length` bytes of native pixel data starting `offset` bytes into the element. */
+function nativeFrame(bytes: Uint8Array, el: dicomParser.Element, offset: number, length: number, file: string, minLength = length): Uint8Array {
+  const start = el.dataOffset + offset;
+  if (offset + minLength > el.length || start + minLength > bytes.length) {
+    throw new VolumeError('TRUNCATED', 'Pixel data ends before the last frame', file);
   }
-  return bytes.subarray(start, start + fb);
+  return bytes.subarray(start, Math.min(start + length, bytes.length));
 }
 
 /** One frame's compressed bytes, whichever way the encoder split frames into fragments. */
