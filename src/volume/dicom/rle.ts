@@ -1,51 +1,65 @@
 /**
- * DICOM RLE Lossless (PS3.5 Annex G): a 64-byte header (segment count + 15 offsets), then one PackBits segment per
- * byte plane (for each sample, most significant byte first). Returns the planes, each rows*columns bytes.
+ * DICOM RLE Lossless (PS3.5 Annex G): a 64-byte little-endian header (segment count, then up to 15 segment offsets),
+ * then one PackBits segment per byte plane: for each sample in turn, its most significant byte first. Each segment is
+ * unpacked straight into its byte lane of the output, so no per-plane copies. Every loop advances through the input or
+ * the output, so corrupt data can only end early (an error) or decode to wrong values, never spin.
  */
 import { VolumeError } from '../errors';
+import type { SampleArray } from './samples';
 
-interface RleInfo {
+interface RleFrame {
   rows: number;
   columns: number;
   bitsAllocated: number;
   samplesPerPixel: number;
 }
 
-export function decodeRle(bytes: Uint8Array, info: RleInfo): Uint8Array[] {
+/** Samples in host (little-endian) order, interleaved: unsigned arrays of bitsAllocated bits. */
+export function decodeRle(bytes: Uint8Array, f: RleFrame): SampleArray {
+  const bpv = f.bitsAllocated / 8;
+  const spp = f.samplesPerPixel;
+  const pixels = f.rows * f.columns;
   if (bytes.length < 64) throw new VolumeError('DECODE_FAILED', 'RLE frame is shorter than its 64-byte header');
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const segments = dv.getUint32(0, true);
-  const expected = (info.bitsAllocated / 8) * info.samplesPerPixel;
-  if (segments !== expected) {
-    throw new VolumeError('DECODE_FAILED', `RLE frame has ${segments} segments; ${expected} expected for this pixel format`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, 64);
+  const count = dv.getUint32(0, true);
+  const expected = bpv * spp;
+  if (count !== expected) {
+    throw new VolumeError('DECODE_FAILED', `RLE frame has ${count} segments; ${expected} expected for ${spp} x ${f.bitsAllocated}-bit samples`);
   }
-  const offsets = Array.from({ length: segments }, (_, i) => dv.getUint32(4 + 4 * i, true));
-  const px = info.rows * info.columns;
-  return offsets.map((start, i) => {
-    const end = i + 1 < segments ? offsets[i + 1] : bytes.length;
-    if (start < 64 || start > end || end > bytes.length) throw new VolumeError('DECODE_FAILED', `RLE segment ${i + 1} has an invalid offset`);
-    return unpackBits(bytes.subarray(start, end), px);
-  });
+  const out = new Uint8Array(pixels * expected);
+  for (let s = 0; s < count; s++) {
+    const start = dv.getUint32(4 + 4 * s, true);
+    const end = s + 1 < count ? dv.getUint32(8 + 4 * s, true) : bytes.length;
+    if (start < 64 || end < start || end > bytes.length) {
+      throw new VolumeError('DECODE_FAILED', `RLE segment ${s + 1} has an invalid offset (${start}..${end} of ${bytes.length})`);
+    }
+    const sample = Math.floor(s / bpv);
+    const lane = sample * bpv + (bpv - 1 - (s % bpv)); // most significant byte first -> little-endian lane
+    const got = unpackBits(bytes, start, end, out, lane, expected, pixels);
+    if (got < pixels) throw new VolumeError('DECODE_FAILED', `RLE segment ${s + 1} ends after ${got} of ${pixels} bytes`);
+  }
+  const buf = out.buffer;
+  return bpv === 1 ? out : bpv === 2 ? new Uint16Array(buf) : new Uint32Array(buf);
 }
 
-/** PackBits: n in 0..127 copies n+1 literal bytes; n in -127..-1 repeats the next byte 1-n times; -128 is a no-op. */
-function unpackBits(src: Uint8Array, size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let o = 0;
-  let i = 0;
-  while (o < size && i < src.length) {
+/**
+ * PackBits: a header byte n in 0..127 copies the next n+1 bytes; -127..-1 repeats the next byte 1-n times; -128 is a
+ * no-op. Writes byte k of the plane at out[lane + k * step]; output beyond `size` (encoder padding) is dropped.
+ */
+function unpackBits(src: Uint8Array, i: number, end: number, out: Uint8Array, lane: number, step: number, size: number): number {
+  let k = 0;
+  while (k < size && i < end) {
     const n = (src[i++] << 24) >> 24;
     if (n >= 0) {
-      const len = Math.min(n + 1, size - o, src.length - i);
-      out.set(src.subarray(i, i + len), o);
-      o += len;
-      i += n + 1;
+      const stop = Math.min(i + n + 1, end);
+      while (i < stop && k < size) out[lane + k++ * step] = src[i++];
+      i = stop;
     } else if (n !== -128) {
-      const len = Math.min(1 - n, size - o);
-      out.fill(src[i++], o, o + len);
-      o += len;
+      if (i >= end) break;
+      const v = src[i++];
+      const stop = Math.min(k + 1 - n, size);
+      while (k < stop) out[lane + k++ * step] = v;
     }
   }
-  if (o < size) throw new VolumeError('DECODE_FAILED', `RLE segment ends after ${o} of ${size} bytes`);
-  return out;
+  return k;
 }

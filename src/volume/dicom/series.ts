@@ -70,7 +70,15 @@ export function planSeries(instances: DicomInstance[]): SeriesPlan[] {
     return planOne(list, n > 1 ? { part, of: n } : undefined);
   });
   const num = (p: SeriesPlan) => p.slices[0].instance.seriesNumber ?? Number.MAX_SAFE_INTEGER;
-  return plans.sort((a, b) => num(a) - num(b) || a.name.localeCompare(b.name) || a.seriesUid.localeCompare(b.seriesUid));
+  plans.sort((a, b) => num(a) - num(b) || a.name.localeCompare(b.name) || a.seriesUid.localeCompare(b.seriesUid));
+  // Two series may share number and description (repeated localizers): keep names unique for the series list.
+  const count = new Map<string, number>();
+  for (const p of plans) {
+    const n = (count.get(p.name) ?? 0) + 1;
+    count.set(p.name, n);
+    if (n > 1) p.name = `${p.name} #${n}`;
+  }
+  return plans;
 }
 
 function planOne(frames: FrameRef[], split?: { part: number; of: number }): SeriesPlan {
@@ -197,7 +205,11 @@ function orderWithoutGeometry(frames: FrameRef[], warnings: string[]): Layout {
   const slices = [...frames].sort(
     (a, b) => (a.instance.instanceNumber ?? 0) - (b.instance.instanceNumber ?? 0) || a.frame - b.frame,
   );
-  if (slices.length > 1) warnings.push('No slice positions: frames stacked in InstanceNumber / frame order; geometry unknown.');
+  warnings.push(
+    slices.length > 1
+      ? 'No slice positions: frames stacked in InstanceNumber / frame order; position and orientation unknown.'
+      : 'No ImagePositionPatient / ImageOrientationPatient: position and orientation unknown.',
+  );
   const inst = frames[0].instance;
   const thick = inst.spacingBetweenSlices || inst.sliceThickness || 1;
   return { slices, nz: slices.length, nt: 1, step: [0, 0, thick] };
