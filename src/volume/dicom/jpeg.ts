@@ -4,7 +4,7 @@
  * allocates), and the markers that say whether 3-component data is YCbCr.
  */
 export interface JpegHeader {
-  /** SOF marker, 0xc0..0xcf: c0/c1 sequential DCT, c2 progressive, c3 lossless, c9+ arithmetic coded. */
+  /** SOF marker, 0xc0..0xcf: c0/c1 sequential DCT, c2 progressive, c3 lossless, c9+ arithmetic coded; f7 JPEG-LS. */
   sof: number;
   precision: number;
   width: number;
@@ -26,10 +26,13 @@ export const SOF_NAMES: Record<number, string> = {
   0xc9: 'arithmetic-coded sequential DCT',
   0xca: 'arithmetic-coded progressive DCT',
   0xcb: 'arithmetic-coded lossless',
+  0xf7: 'JPEG-LS',
 };
 
-const isSof = (m: number) => m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+/** SOF0..SOF15 (not DHT, JPG, DAC) and JPEG-LS's SOF55, whose frame header has the same layout. */
+const isSof = (m: number) => (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) || m === 0xf7;
 
+/** Also reads JPEG-LS (ISO 14495) headers: same marker syntax. */
 export function readJpegHeader(b: Uint8Array): JpegHeader {
   if (b.length < 4 || b[0] !== 0xff || b[1] !== 0xd8) throw new Error('not a JPEG stream (no start-of-image marker)');
   let pos = 2;
