@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, release, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..');
@@ -70,7 +70,9 @@ function jsonChild(cmd: string, args: string[]): Record<string, any> {
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
 
-const ours = (...args: string[]) => jsonChild(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'child-load.ts'), ...args]);
+/** Our children run with this process's node flags (package.json: --conditions=import for ESM-only nifti-reader-js, tsx). */
+const NODE_ARGS = process.execArgv.includes('tsx') ? process.execArgv : [...process.execArgv, '--import', 'tsx'];
+const ours = (...args: string[]) => jsonChild(process.execPath, [...NODE_ARGS, join(ROOT, 'bench', 'child-load.ts'), ...args]);
 const py = (...args: string[]) => jsonChild(PY, [join(ROOT, 'bench', 'peer_nibabel.py'), ...args]);
 
 /** Wall time and peak RSS of an external program: /usr/bin/time -v when installed, else a Python RUSAGE_CHILDREN wrapper. */
@@ -123,21 +125,45 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-function measure(run: Runner, label: string): { samples: Sample[]; error?: string } {
-  process.stdout.write(`  ${label} `);
-  try {
-    run(); // warm-up (page cache, tsx compile cache); discarded
-    const samples: Sample[] = [];
-    for (let i = 0; i < REPS; i++) {
-      samples.push(run());
-      process.stdout.write('.');
+interface Tool {
+  row: Row;
+  run: Runner;
+  twin?: Row; // a second row filled from the same child runs (ours: load + toFloat32)
+}
+
+/**
+ * Warm-up once per tool (page cache, tsx compile cache; discarded), then REPS rounds that run every tool once each,
+ * interleaved, so a busy machine slows every tool alike instead of whichever happened to run during the noise.
+ */
+function measureAll(tools: Tool[]): void {
+  const fail = (t: Tool, e: unknown) => {
+    t.row.error = (e instanceof Error ? e.message : String(e)).replace(/^Error: /, '');
+    if (t.twin) t.twin.error = t.row.error;
+    console.log(`  ${t.row.input}: ${t.row.tool}: ERROR ${t.row.error}`);
+  };
+  for (const t of tools) {
+    try {
+      t.run();
+    } catch (e) {
+      fail(t, e);
     }
-    process.stdout.write(` ${median(samples.map((s) => s.ms)).toFixed(0)} ms\n`);
-    return { samples };
-  } catch (e) {
-    const error = (e instanceof Error ? e.message : String(e)).replace(/^Error: /, "");
-    process.stdout.write(` ERROR ${error}\n`);
-    return { samples: [], error };
+  }
+  for (let i = 0; i < REPS; i++) {
+    process.stdout.write(`  round ${i + 1}/${REPS}:`);
+    for (const t of tools.filter((t) => !t.row.error)) {
+      try {
+        const s = t.run();
+        t.row.samples.push(s);
+        process.stdout.write(` ${t.row.tool.split(' ').slice(0, 2).join(' ')} ${s.ms.toFixed(0)} ms;`);
+      } catch (e) {
+        fail(t, e);
+      }
+    }
+    process.stdout.write('\n');
+  }
+  for (const t of tools) {
+    if (t.row.error) t.row.samples = [];
+    if (t.twin) t.twin.samples = t.row.samples.map((s) => fromOurs(s.info, 'loadPlusFloat'));
   }
 }
 
@@ -171,35 +197,36 @@ function main() {
     pydicom: pyVersions[2],
     dcm2niix: (spawnSync('dcm2niix', ['--version'], { encoding: 'utf8' }).stdout || '?').trim().split('\n').pop(),
     peakRss: existsSync('/usr/bin/time') ? '/usr/bin/time -v for dcm2niix, ru_maxrss in-process otherwise' : 'ru_maxrss (RUSAGE_SELF / RUSAGE_CHILDREN)',
+    loadAvgStart: loadavg()[0],
+    loadAvgEnd: NaN,
+    nodeChildArgs: NODE_ARGS.join(' '),
     dcm2niixOutput: SHM ? '/dev/shm (tmpfs)' : `${OUT_BASE} (not tmpfs: includes disk write)`,
   };
   console.log(`bench:io  ${machine.cpus} x ${machine.cpuModel}, ${machine.memGiB} GiB, node ${machine.node}, nibabel ${machine.nibabel}, numpy ${machine.numpy}, ${machine.dcm2niix}`);
+  console.log(`load average ${machine.loadAvgStart.toFixed(1)} at start (other processes share the ${machine.cpus} cpus: tools run interleaved, medians reported)`);
   console.log(`inputs: ${NII} (${(statSync(NII).size / MiB).toFixed(1)} MiB), ${SERIES} (${SLICES} files); ${REPS} runs each after 1 warm-up\n`);
 
   const nodeBase = baseline(() => ours('baseline').peakLoadKiB, 'node');
   const pyBase = baseline(() => py('baseline').peakLoadKiB, 'python');
   const d2nBase = baseline(() => external('dcm2niix', ['-h']).peakKiB, 'dcm2niix');
 
-  const rows: Row[] = [];
-  const add = (input: Row['input'], tool: string, computes: string, baselineKiB: number, run: Runner) =>
-    rows.push({ input, tool, computes, baselineKiB, ...measure(run, `${input}: ${tool}`) });
-
-  // Ours: one child run reports both the load alone and load + toFloat32() (two rows from the same samples).
-  const oursRows = (input: Row['input'], mode: string, path: string, fn: string) => {
-    const m = measure(() => fromOurs(ours(mode, path), 'loadMs'), `${input}: ours ${fn}`);
-    rows.push({ input, tool: `ours ${fn}`, computes: 'int16 voxels + lazy rescale', baselineKiB: nodeBase, ...m });
-    rows.push({
-      input, tool: `ours ${fn} + toFloat32()`, computes: 'float32 real values', baselineKiB: nodeBase,
-      samples: m.samples.map((s) => fromOurs(s.info, 'loadPlusFloat')), error: m.error,
-    });
-  };
-
-  oursRows('NIfTI .nii.gz', 'nifti', NII, 'readNifti');
-  add('NIfTI .nii.gz', 'nibabel np.asanyarray(dataobj)', 'scaled array (float64 here)', pyBase, () => fromPy(py('dataobj', NII)));
-  add('NIfTI .nii.gz', 'nibabel get_fdata()', 'float64 scaled', pyBase, () => fromPy(py('fdata', NII)));
-  oursRows('DICOM series', 'dicom', SERIES, 'openStudy');
-  add('DICOM series', `dcm2niix -z n (writes to ${SHM ? '/dev/shm' : 'tmp'})`, 'int16 .nii written', d2nBase, dcm2niix);
-  add('DICOM series', 'pydicom dcmread + np.stack', 'int16 stored values', pyBase, () => fromPy(py('pydicom', SERIES)));
+  const row = (input: Row['input'], tool: string, computes: string, baselineKiB: number): Row => ({ input, tool, computes, baselineKiB, samples: [] });
+  const oursTool = (input: Row['input'], mode: string, path: string, fn: string): Tool => ({
+    row: row(input, `ours ${fn}`, 'int16 voxels + lazy rescale', nodeBase),
+    twin: row(input, `ours ${fn} + toFloat32()`, 'float32 real values', nodeBase),
+    run: () => fromOurs(ours(mode, path), 'loadMs'),
+  });
+  const tools: Tool[] = [
+    oursTool('NIfTI .nii.gz', 'nifti', NII, 'readNifti'),
+    { row: row('NIfTI .nii.gz', 'nibabel np.asanyarray(dataobj)', 'scaled array (float64 here)', pyBase), run: () => fromPy(py('dataobj', NII)) },
+    { row: row('NIfTI .nii.gz', 'nibabel get_fdata()', 'float64 scaled', pyBase), run: () => fromPy(py('fdata', NII)) },
+    oursTool('DICOM series', 'dicom', SERIES, 'openStudy'),
+    { row: row('DICOM series', `dcm2niix -z n (writes to ${SHM ? '/dev/shm' : 'tmp'})`, 'int16 .nii written', d2nBase), run: dcm2niix },
+    { row: row('DICOM series', 'pydicom dcmread + np.stack', 'int16 stored values', pyBase), run: () => fromPy(py('pydicom', SERIES)) },
+  ];
+  measureAll(tools);
+  machine.loadAvgEnd = loadavg()[0];
+  const rows = tools.flatMap((t) => (t.twin ? [t.row, t.twin] : [t.row]));
 
   // ---------- report ----------
   const stat = (r: Row) => {
@@ -235,6 +262,7 @@ function main() {
 
   const extra = (tool: string, key: string) => { const r = find(tool); return r?.samples.length ? median(r.samples.map((s) => s.info[key] as number)) : NaN; };
   console.log(`\nours, timed separately: range() ${extra('ours readNifti', 'rangeMs').toFixed(0)} ms (NIfTI), ${extra('ours openStudy', 'rangeMs').toFixed(0)} ms (DICOM); toFloat32() ${extra('ours readNifti', 'floatMs').toFixed(0)} ms (NIfTI), ${extra('ours openStudy', 'floatMs').toFixed(0)} ms (DICOM)`);
+  console.log(`load average ${machine.loadAvgStart.toFixed(1)} -> ${machine.loadAvgEnd.toFixed(1)} on ${machine.cpus} cpus${machine.loadAvgEnd > machine.cpus ? ' (busy machine: times are noisy, compare ratios)' : ''}`);
   console.log(`volume = 512x512x300 int16 = ${VOLUME_BYTES / MiB} MiB; net = peak RSS - RSS of the same kind of process that loaded nothing (node+readers ${(nodeBase / 1024).toFixed(0)} MiB, python+numpy+nibabel+pydicom ${(pyBase / 1024).toFixed(0)} MiB, dcm2niix -h ${(d2nBase / 1024).toFixed(1)} MiB)`);
   console.log('times: ours and Python peers are timed inside the child around the load only (no interpreter start-up); dcm2niix is the whole process wall time, including writing the .nii' + (SHM ? ' to tmpfs' : ''));
 

@@ -76,7 +76,7 @@ const overlayToggle = el('input', { type: 'checkbox', id: 'overlay-visible', che
 const overlayOpacity = el('input', { type: 'range', id: 'overlay-opacity', min: '0', max: '1', step: '0.05', value: '0.5', title: 'Overlay opacity' }) as HTMLInputElement;
 const overlayThreshold = el('input', { type: 'number', id: 'overlay-threshold', step: 'any', title: 'Overlay lower threshold' }) as HTMLInputElement;
 const overlayColormap = select('overlay-colormap', 'Overlay colour map', (v) => updateOverlay({ colormap: v }));
-for (const c of ['hot', 'viridis', 'inferno', 'magma']) overlayColormap.append(option(c, c));
+for (const c of ['heat', 'hot', 'viridis', 'inferno', 'magma']) overlayColormap.append(option(c, c));
 overlayToggle.addEventListener('change', () => updateOverlay({ visible: overlayToggle.checked }));
 overlayOpacity.addEventListener('input', () => updateOverlay({ opacity: Number(overlayOpacity.value) }));
 overlayThreshold.addEventListener('change', () => updateOverlay({ threshold: Number(overlayThreshold.value) }));

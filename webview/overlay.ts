@@ -28,7 +28,7 @@ export class Overlay {
     const [lo, hi] = this.range;
     // Label maps and attention maps are zero outside the region of interest: hide zero by default.
     const threshold = lo >= 0 ? 0 : lo + (hi - lo) * 0.5;
-    this.settings = { name, visible: true, opacity: 0.5, threshold, colormap: 'hot' };
+    this.settings = { name, visible: true, opacity: 0.5, threshold, colormap: 'heat' };
   }
 
   /** RGBA pixels of the overlay for one base slice (width x height as the base layout). */

@@ -53,7 +53,7 @@ export class Viewer {
     this.preset = vol.meta.modality === 'CT' && vol.meta.rescale ? 'brain' : 'auto';
     this.window = this.presetWindow(this.preset);
     this.grid.dataset.empty = 'false';
-    for (const v of this.views) v.fitted = false;
+    for (const v of this.views) v.fitted = v.userView = false;
     this.renderAll();
   }
 
@@ -96,7 +96,7 @@ export class Viewer {
   }
 
   resetView(): void {
-    for (const v of this.views) v.fitted = false;
+    for (const v of this.views) v.fitted = v.userView = false;
     if (this.vol) this.window = this.presetWindow(this.preset);
     this.renderAll();
   }
@@ -126,7 +126,7 @@ export class Viewer {
   private resize(): void {
     for (const v of this.views) {
       if (v.element.parentElement!.hidden || !cornerstone.getEnabledElement(v.element).image) continue;
-      cornerstone.resize(v.element, !v.fitted);
+      cornerstone.resize(v.element, !v.userView);
     }
   }
 
@@ -239,6 +239,7 @@ export class Viewer {
         } else {
           const vp = cornerstone.getViewport(el);
           if (!vp) return;
+          v.userView = true;
           if (mode === 'zoom') vp.scale *= Math.exp((last.y - e.clientY) / 200);
           else {
             vp.translation.x += (e.clientX - last.x) / vp.scale;
@@ -268,6 +269,7 @@ export class Viewer {
     const vp = cornerstone.getViewport(v.element);
     if (!vp) return;
     vp.scale *= factor;
+    v.userView = true;
     cornerstone.setViewport(v.element, vp);
   }
 

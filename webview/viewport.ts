@@ -24,6 +24,8 @@ export interface PlaneView {
   renderedAt?: number;
   /** Zoom/pan fitted to the panel since the last reset. */
   fitted?: boolean;
+  /** The user zoomed or panned: keep that on resize instead of refitting. */
+  userView?: boolean;
 }
 
 export function createPlaneView(parent: HTMLElement, plane: Plane): PlaneView {

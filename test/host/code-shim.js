@@ -12,7 +12,7 @@
  *   --disable-workspace-trust                  a positional folder or .code-workspace file to open
  * Exit status: the tests' (0 pass, 1 fail), 124 timeout, 75 the host itself failed (code-server / browser; retryable).
  * Environment:
- *   HLIP_HOST_TIMEOUT_MS   whole-run limit after code-server is up (default 300000); exit 124 when it is reached
+ *   HLIP_HOST_TIMEOUT_MS   whole-run limit after code-server is up (default 600000); exit 124 when it is reached
  *   HLIP_WORKSPACE_TRUST=1 workspace trust ON (restricted mode) even though runTests always passes --disable-workspace-trust
  *   HLIP_HOST_VERBOSE=1    also code-server's own output and the page's console errors
  *   plus those of test/host/code-server.js (VSCODE_HOST_DIR, CHROMIUM_PATH, HLIP_KEEP_TEMP, ...)
@@ -54,7 +54,7 @@ const say = (...m) => process.stderr.write(`[code-shim] ${util.format(...m)}\n`)
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (!args.tests) say('no --extensionTestsPath: the workbench opens but nothing will end the run except the timeout');
-  const timeoutMs = Number(process.env.HLIP_HOST_TIMEOUT_MS || 300000);
+  const timeoutMs = Number(process.env.HLIP_HOST_TIMEOUT_MS || 600000);
   const verbose = /^(1|true|yes)$/.test(process.env.HLIP_HOST_VERBOSE || '');
   const trust = /^(1|true|yes)$/.test(process.env.HLIP_WORKSPACE_TRUST || '');
   const t0 = Date.now();

@@ -9,7 +9,7 @@
  *   --fixtures     a folder copied to a temporary workspace that VS Code opens (env HLIP_HOST_FIXTURES); default: empty
  *   --extension    the extension under test (env HLIP_EXTENSION_PATH); default: this repository
  *   --grep         only tests whose "suite: name" matches (env HLIP_HOST_GREP)
- * Environment for the run: HLIP_HOST_TIMEOUT_MS (whole run, default 300000), HLIP_HOST_TEST_TIMEOUT_MS (per test),
+ * Environment for the run: HLIP_HOST_TIMEOUT_MS (whole run, default 600000), HLIP_HOST_TEST_TIMEOUT_MS (per test),
  * HLIP_WORKSPACE_TRUST=1 (restricted mode), HLIP_HOST_VERBOSE=1, HLIP_KEEP_TEMP=1, HLIP_HOST_RETRIES (default 1: a run
  * that failed for an infrastructure reason, shim exit 75, is retried; failing tests are never retried).
  * The tests see HLIP_REPO (this repository) and HLIP_HOST_WORKSPACE (the temporary workspace folder).

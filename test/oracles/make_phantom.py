@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Asymmetric phantom NIfTI for the viewer's orientation tests, stored in LPS voxel order (a reader must flip it).
 
-Voxel value by world region (RAS+):   base 100 inside the box
+Voxel value by world region (RAS+):   0 outside a central box, 400 inside it
   R-block: the patient's right 20 % (x), middle band of y, all z           -> 1000
   A-block: the anterior 20 % (y), middle band of x, all z                  -> 2000
   S-block: the superior 20 % (z), middle band of y, all x                  -> 3000
@@ -16,7 +16,9 @@ import numpy as np
 out = sys.argv[1]
 n = int(sys.argv[2]) if len(sys.argv) > 2 else 64
 # Build in RAS index order first: ras[x, y, z] with x toward R, y toward A, z toward S.
-ras = np.full((n, n, n), 100, np.int16)
+ras = np.zeros((n, n, n), np.int16)
+inner = slice(int(n * 0.1), int(n * 0.9))
+ras[inner, inner, inner] = 400
 hi, mid = slice(int(n * 0.8), n), slice(int(n * 0.4), int(n * 0.6))
 ras[hi, mid, :] = 1000
 ras[mid, hi, :] = 2000

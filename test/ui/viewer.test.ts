@@ -111,9 +111,20 @@ test('phantom: painted planes, orientation, window/level, scrolling, overlay, sc
     await frame.click('#load-overlay');
     const input = ui.page.locator('.quick-input-widget input');
     await input.waitFor({ timeout: 15_000 });
-    await input.fill(join(workspace, 'phantom_overlay.nii.gz'));
-    await ui.page.keyboard.press('Enter');
-    await frame.waitForFunction(() => document.getElementById('app')!.dataset.overlay === 'phantom_overlay.nii.gz', undefined, { timeout: 30_000 });
+    // VS Code's simple file dialog completes paths while typing: wait until it shows ours, and confirm again if the
+    // first Enter only accepted a completion.
+    const target = join(workspace, 'phantom_overlay.nii.gz');
+    await input.fill(target);
+    const hasOverlay = () => frame.evaluate(() => document.getElementById('app')!.dataset.overlay === 'phantom_overlay.nii.gz');
+    for (let attempt = 0; attempt < 5 && !(await hasOverlay()); attempt++) {
+      if (await input.isVisible()) {
+        await ui.page.waitForFunction((v) => (document.querySelector('.quick-input-widget input') as HTMLInputElement)?.value === v, target, { timeout: 5_000 }).catch(() => input.fill(target));
+        await ui.page.waitForTimeout(300);
+        await ui.page.keyboard.press('Enter');
+      }
+      await frame.waitForFunction(() => document.getElementById('app')!.dataset.overlay === 'phantom_overlay.nii.gz', undefined, { timeout: 5_000 }).catch(() => undefined);
+    }
+    assert.ok(await hasOverlay(), 'the overlay was not loaded through the file dialog');
     await ui.page.waitForTimeout(300);
     const inside = await regionMean(frame, 'coronal', 0.02, 0.3, 0.15, 0.7);
     const outside = await regionMean(frame, 'coronal', 0.85, 0.3, 0.98, 0.7);

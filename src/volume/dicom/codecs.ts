@@ -178,7 +178,9 @@ async function decodeJpeg(bytes: Uint8Array, info: FrameInfo): Promise<Samples> 
   const h = readJpegHeader(bytes);
   expectSize('JPEG', h.width, h.height, h.components.length, info);
   if (h.precision > info.bitsAllocated) throw new Error(`JPEG samples have ${h.precision} bits; Bits Allocated is ${info.bitsAllocated}`);
-  const ycc = jpegIsYcc(h, info.photometric) ? 'full' : 'none';
+  // Lossless JPEG never transforms colour in DICOM practice (a JFIF marker there means nothing): trust the header.
+  const isYcc = h.sof === 0xc3 ? info.photometric.startsWith('YBR') : jpegIsYcc(h, info.photometric);
+  const ycc = isYcc ? 'full' : 'none';
   const stored = info.samplesPerPixel === 3 ? h.precision : storedBitsOf(info);
   const dct = h.sof === 0xc0 || h.sof === 0xc1;
   if (h.sof === 0xc3) return { data: decodeJpegLossless(bytes, h), planar: false, ycc, storedBits: stored };

@@ -89,24 +89,29 @@ const ascii = (b: Uint8Array, at: number, n: number) => String.fromCharCode(...b
 
 /**
  * Whether 3-component JPEG data is YCbCr and must be converted to RGB. Markers in the stream say so explicitly (JFIF:
- * always YCbCr; Adobe APP14: its transform flag); without them the DICOM Photometric Interpretation decides, as DCMTK and
- * GDCM do (RGB: stored as is, e.g. pydicom's SC_jpeg_no_color_transform.dcm; YBR_*: YCbCr). libjpeg instead guesses
- * from the component ids and would turn such RGB data purple.
+ * always YCbCr; Adobe APP14: its transform flag); so do component ids 'R','G','B' (RGB) and subsampled chroma (nobody
+ * subsamples R, G and B: pydicom's SC_rgb_jpeg_lossy_gdcm.dcm is 4:2:0 YCbCr labelled RGB). Otherwise the DICOM
+ * Photometric Interpretation decides, as DCMTK and GDCM do (RGB: stored as is, e.g. pydicom's
+ * SC_jpeg_no_color_transform.dcm, which libjpeg's own guess would turn purple; YBR_*: YCbCr).
  */
 export function jpegIsYcc(h: JpegHeader, photometric: string): boolean {
   if (h.components.length !== 3) return false;
   if (h.jfif) return true;
   if (h.adobeTransform !== null) return h.adobeTransform !== 0;
+  if (idsAreRgb(h)) return false;
+  const [a, b, c] = h.components;
+  if (a.h !== b.h || a.v !== b.v || a.h !== c.h || a.v !== c.v) return true;
   return photometric.startsWith('YBR');
 }
+
+const idsAreRgb = (h: JpegHeader) => h.components.map((x) => String.fromCharCode(x.id)).join('') === 'RGB';
 
 /** What libjpeg itself will assume for 3-component data (jdapimin.c, default_decompress_parms). */
 export function libjpegAssumesYcc(h: JpegHeader): boolean {
   if (h.components.length !== 3) return false;
   if (h.jfif) return true;
   if (h.adobeTransform !== null) return h.adobeTransform !== 0;
-  const [a, b, c] = h.components.map((x) => x.id);
-  return !(a === 0x52 && b === 0x47 && c === 0x42); // 'R','G','B' ids mean RGB
+  return !idsAreRgb(h);
 }
 
 /** The stream with an Adobe APP14 marker right after SOI, which makes libjpeg apply (1) or skip (0) YCbCr -> RGB. */

@@ -350,6 +350,3 @@ function assemble(f: { width: number; height: number; precision: number; hmax: n
   }
   return { width: f.width, height: f.height, precision: f.precision, components: n, data };
 }
-
-/** Samples only (components interleaved), for callers that know the frame size already. */
-export const decodeJpeg12 = (b: Uint8Array): Uint16Array => decodeSequentialJpeg(b).data;

@@ -8,7 +8,7 @@
  * fresh one.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 
 export interface WasmFrameInfo {
   width: number;
@@ -45,6 +45,8 @@ interface CodecSpec {
   glue: () => Factory;
   /** Package subpath of the .wasm, resolved with require.resolve (see the package's "exports"). */
   wasm: string;
+  /** Its file name, also looked for next to the bundle (for a build that copies it there). */
+  file: string;
 }
 
 // Literal requires so that esbuild can bundle the glue (it cannot follow a computed path).
@@ -53,18 +55,21 @@ export const LIBJPEG_TURBO: CodecSpec = {
   decoderClass: 'JPEGDecoder',
   glue: () => require('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs') as Factory,
   wasm: '@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasm',
+  file: 'libjpegturbowasm_decode.wasm',
 };
 export const CHARLS: CodecSpec = {
   name: 'CharLS',
   decoderClass: 'JpegLSDecoder',
   glue: () => require('@cornerstonejs/codec-charls/decodewasmjs') as Factory,
   wasm: '@cornerstonejs/codec-charls/decodewasm',
+  file: 'charlswasm_decode.wasm',
 };
 export const OPENJPEG: CodecSpec = {
   name: 'OpenJPEG',
   decoderClass: 'J2KDecoder',
   glue: () => require('@cornerstonejs/codec-openjpeg/decodewasmjs') as Factory,
   wasm: '@cornerstonejs/codec-openjpeg/decodewasm',
+  file: 'openjpegwasm_decode.wasm',
 };
 
 const instances = new Map<CodecSpec, Promise<WasmModule>>();
@@ -76,8 +81,7 @@ function wasmBytes(spec: CodecSpec): Uint8Array {
   } catch {
     // not resolvable from here (e.g. a bundle shipped without node_modules): try next to the bundle
   }
-  const file = basename(candidates[0] ?? `${spec.wasm.split('/')[1]}.wasm`);
-  candidates.push(join(__dirname, file));
+  candidates.push(join(__dirname, spec.file));
   for (const c of candidates) if (existsSync(c)) return readFileSync(c);
   throw new Error(`${spec.name} WebAssembly binary not found (looked for ${candidates.join(', ')})`);
 }
