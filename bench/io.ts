@@ -76,14 +76,14 @@ const ours = (...args: string[]) => jsonChild(process.execPath, [...NODE_ARGS, j
 const py = (...args: string[]) => jsonChild(PY, [join(ROOT, 'bench', 'peer_nibabel.py'), ...args]);
 
 /** Wall time and peak RSS of an external program: /usr/bin/time -v when installed, else a Python RUSAGE_CHILDREN wrapper. */
-function external(cmd: string, args: string[]): { ms: number; peakKiB: number; stdout: string } {
+function external(cmd: string, args: string[]): { ms: number; peakKiB: number } {
   if (existsSync('/usr/bin/time')) {
     const t0 = performance.now();
     const r = spawnSync('/usr/bin/time', ['-v', cmd, ...args], { encoding: 'utf8', maxBuffer: 64 * MiB });
     const ms = performance.now() - t0;
     if (r.status !== 0) throw new Error(`${cmd} exited ${r.status}: ${r.stderr.slice(-400)}`);
     const peak = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr);
-    return { ms, peakKiB: peak ? Number(peak[1]) : NaN, stdout: r.stdout };
+    return { ms, peakKiB: peak ? Number(peak[1]) : NaN };
   }
   const wrapper =
     'import json,resource,subprocess,sys,time\n' +
@@ -91,7 +91,7 @@ function external(cmd: string, args: string[]): { ms: number; peakKiB: number; s
     'sys.stderr.write(p.stdout); print(json.dumps({"ms":ms,"rc":p.returncode,"peakKiB":resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))';
   const r = jsonChild(PY, ['-c', wrapper, cmd, ...args]);
   if (r.rc !== 0) throw new Error(`${cmd} exited ${r.rc}`);
-  return { ms: r.ms, peakKiB: r.peakKiB, stdout: '' };
+  return { ms: r.ms, peakKiB: r.peakKiB };
 }
 
 const SHM = readFileSync('/proc/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === '/dev/shm' && l.split(' ')[2] === 'tmpfs');
