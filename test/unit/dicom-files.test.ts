@@ -12,16 +12,31 @@ import { PYDICOM, ROOT, SYSTEM_PYTHON, fixture } from '../fixtures';
 import { tempDir } from '../oracles';
 import { execFileSync } from 'node:child_process';
 
-/** Files that are not images, or are broken on purpose, and the error each must give. */
+/**
+ * Files that are not images, or are broken on purpose, and the error each must give. pydicom agrees that none of the
+ * NOT_AN_IMAGE ones holds PixelData with Rows (checked with pydicom 2.3: RT ion plans, SR, waveform, private-sequence
+ * and charset test objects).
+ */
 const EXPECTED_ERRORS: Record<string, string> = {
   'rtplan.dcm': 'NOT_AN_IMAGE',
-  'rtplan_truncated.dcm': 'TRUNCATED|NOT_AN_IMAGE',
+  'rtplan_truncated.dcm': 'TRUNCATED',
   'rtstruct.dcm': 'NOT_AN_IMAGE',
   'test-SR.dcm': 'NOT_AN_IMAGE',
   'reportsi.dcm': 'NOT_AN_IMAGE',
   'reportsi_with_empty_number_tags.dcm': 'NOT_AN_IMAGE',
   'waveform_ecg.dcm': 'NOT_AN_IMAGE',
+  'ExplVR_BigEndNoMeta.dcm': 'NOT_AN_IMAGE', // RT ion plan, raw big-endian data set
+  'ExplVR_LitEndNoMeta.dcm': 'NOT_AN_IMAGE', // RT ion plan, raw data set
+  'UN_sequence.dcm': 'NOT_AN_IMAGE',
+  'empty_charset_LEI.dcm': 'NOT_AN_IMAGE',
+  'no_meta_group_length.dcm': 'NOT_AN_IMAGE',
+  'priv_SQ.dcm': 'NOT_AN_IMAGE',
+  'no_meta.dcm': 'UNRECOGNISED|NOT_AN_IMAGE', // starts with a stray byte before the first tag; no pixel data
+  'meta_missing_tsyntax.dcm': 'BAD_HEADER', // no transfer syntax and a data set starting with group 0001; no Rows
+  'nested_priv_SQ.dcm': 'TRUNCATED|BAD_HEADER', // a private-sequence parsing test; no Rows
   'MR_truncated.dcm': 'TRUNCATED',
+  // The codestream is a parser test (a sequence delimiter inside the fragment); its SIZ marker is not a real image size.
+  'JPEG2000-embedded-sequence-delimiter.dcm': 'DECODE_FAILED',
 };
 const NOT_DICOM = /\.(txt|json|dump|gz)$/;
 
@@ -65,17 +80,21 @@ describe("pydicom's test_files", () => {
   test('native and RLE pixel values equal pydicom (modality LUT applied)', async (t) => {
     const dir = fixture(t, PYDICOM);
     if (!dir) return;
-    const { parseDataSet, transferSyntaxOf } = await import('../../src/volume/dicom/parse');
+    const { parseDataSet } = await import('../../src/volume/dicom/parse');
     let compared = 0;
     for (const f of readdirSync(dir)) {
       const path = join(dir, f);
       if (!statSync(path).isFile() || NOT_DICOM.test(f) || EXPECTED_ERRORS[f]) continue;
-      const ts = transferSyntaxOf(parseDataSet(readFileSync(path), path, { headerOnly: true }).dataSet);
+      const ts = parseDataSet(readFileSync(path), path, { headerOnly: true }).transferSyntax;
       if (!PYDICOM_DECODES.test(ts)) continue;
       const vol = (await openStudy(path)).volumes[0];
-      const ref = pydicomPixels(path);
-      const perFrame = vol.voxelsPerFrame * vol.components;
-      assert.equal(ref.values.length, perFrame * vol.dims[2] * vol.frames, `${f}: size`);
+      let ref;
+      try {
+        ref = pydicomPixels(path);
+      } catch {
+        continue; // pydicom itself cannot read it (badVR.dcm): the first test covers our side
+      }
+      assert.equal(ref.values.length, vol.voxelsPerFrame * vol.components * vol.frames, `${f}: size`);
       // Slices may be reordered by position (multi-frame dose grids): compare each of our slices with its source frame.
       const ours = vol.components === 3 ? Float32Array.from(vol.data) : vol.toFloat32();
       const slice = vol.dims[0] * vol.dims[1] * vol.components;
