@@ -51,6 +51,7 @@ const DEFAULT_SETTINGS = {
   'extensions.autoUpdate': false,
   'extensions.ignoreRecommendations': true,
   'chat.disableAIFeatures': true,
+  'workbench.secondarySideBar.defaultVisibility': 'hidden', // the (empty) chat side bar would take a third of the width
   'git.enabled': false,
   'git.openRepositoryInParentFolders': 'never',
   'window.dialogStyle': 'custom',

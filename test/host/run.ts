@@ -55,6 +55,14 @@ async function main(): Promise<number> {
     return 1;
   }
 
+  // The test host must be installed (scripts/install-test-host.sh).
+  const host = require('./code-server.js') as { CODE_SERVER_BIN: string; CODE_SERVER_NODE: string; CHROMIUM_PATH: string };
+  const missing = [host.CODE_SERVER_BIN, host.CODE_SERVER_NODE, host.CHROMIUM_PATH].filter((p) => !existsSync(p));
+  if (missing.length) {
+    console.error(`test:host: the test host is not installed (missing ${missing.join(', ')}): run \`npm run setup:host\``);
+    return 1;
+  }
+
   // Which suites.
   const all = suiteFiles(SUITE_DIR).map((f) => f.slice(0, -'.test.ts'.length));
   const wanted = positionals.map((p) => {

@@ -24,7 +24,7 @@ const SEEDS: [string, string][] = [
   [NIBABEL, 'anatomical.nii'],
   [NIBABEL, 'example_nifti2.nii.gz'],
 ];
-const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 60);
+const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 150);
 
 test(`fuzz: ${ITERATIONS} mutants of each of ${SEEDS.length} real files give a volume or a typed error`, (t) => {
   const files = SEEDS.map(([dir, f]) => fixture(t, dir, f)).filter((f): f is string => !!f);
@@ -32,7 +32,7 @@ test(`fuzz: ${ITERATIONS} mutants of each of ${SEEDS.length} real files give a v
   const seed = Number(process.env.FUZZ_SEED ?? 20261123);
   const child = spawnSync(
     process.execPath,
-    ['--import', 'tsx', join(ROOT, 'test', 'fuzz', 'runner.ts'), String(ITERATIONS), String(seed), ...files],
+    ['--conditions=import', '--import', 'tsx', join(ROOT, 'test', 'fuzz', 'runner.ts'), String(ITERATIONS), String(seed), ...files],
     { encoding: 'utf8', timeout: 300_000, maxBuffer: 16 * 2 ** 20 },
   );
   assert.equal(child.error, undefined, `fuzz child failed to finish (hang?): ${child.error}`);
