@@ -78,6 +78,11 @@ host_install() {
     env PATH="$NODE24_DIR/bin:$PATH" npm_config_nodedir="$NODE24_DIR" npm_config_update_notifier=false \
     bash -c 'cd "$1" && npm rebuild --foreground-scripts --no-audit --no-fund > "$1/install.log" 2>&1 || { tail -n 60 "$1/install.log"; exit 1; }' _ "$HOST"
   local v
+  # code-server's post-install step must have run (npm may one day skip install scripts by default: see allowScripts)
+  if [ ! -d "$CS_PKG/lib/vscode/node_modules" ]; then
+    echo "install-test-host: code-server's post-install step did not run (no lib/vscode/node_modules); see $HOST/install.log" >&2
+    exit 1
+  fi
   # smoke check; temporary XDG dirs, else code-server writes a config file (with a password) under $HOME
   local v xdg
   xdg=$(mktemp -d)

@@ -31,12 +31,18 @@ const main = el('div', { class: 'main' }, side, grid, headerPanel);
 app.append(toolbar, main, statusLine, message);
 
 let lastCursor = '';
+/** Render timings for the viewer benchmark: when each frame finished and how long its slices took. */
+const renders: { at: number; ms: number }[] = [];
+let firstPaintAt: number | undefined;
 const viewer = new Viewer(grid, {
   cursor: (text) => {
     statusLine.textContent = text;
     if (text !== lastCursor) send({ type: 'cursor', text: (lastCursor = text) });
   },
   rendered: (ms) => {
+    renders.push({ at: performance.now(), ms });
+    if (renders.length > 2000) renders.splice(0, 1000);
+    firstPaintAt ??= Date.now();
     const s = viewer.views.map((v) => v.slice) as [number, number, number];
     app.dataset.wl = `${viewer.window.center.toFixed(2)},${viewer.window.width.toFixed(2)}`;
     send({ type: 'rendered', volume: viewer.volumeIndex, slices: s, frame: viewer.frame, ms });
@@ -242,6 +248,8 @@ window.addEventListener('message', (event) => {
     return { x0: a.x, y0: a.y, x1: b.x, y1: b.y };
   },
   state: () => ({ window: viewer.window, point: viewer.point, frame: viewer.frame, layout: viewer.layout, colormap: viewer.colormap }),
+  renders: () => renders.slice(),
+  firstPaintAt: () => firstPaintAt,
 };
 
 app.dataset.state = 'loading';
