@@ -271,8 +271,9 @@ function main() {
   console.log(`value ranges: ${ranges.join('; ')}`);
 
   const targets = [
-    { name: 'NIfTI time: ours readNifti <= nibabel dataobj', ratio: oursNifti !== undefined ? oursNifti / (med('nibabel np.asanyarray(dataobj)') ?? NaN) : NaN, max: 1 },
-    { name: 'DICOM time: ours openStudy <= dcm2niix', ratio: oursDicom !== undefined ? oursDicom / (med(rows.find((r) => r.tool.startsWith('dcm2niix'))!.tool) ?? NaN) : NaN, max: 1 },
+    // nibabel's faster path of the two (here get_fdata, oddly faster than dataobj, which is float64 too): the stricter peer
+    { name: 'NIfTI time: ours readNifti <= nibabel (faster of dataobj / get_fdata)', ratio: (oursNifti ?? NaN) / Math.min(med('nibabel np.asanyarray(dataobj)') ?? NaN, med('nibabel get_fdata()') ?? NaN), max: 1 },
+    { name: 'DICOM time: ours openStudy <= dcm2niix', ratio: (oursDicom ?? NaN) / (med(rows.find((r) => r.tool.startsWith('dcm2niix'))!.tool) ?? NaN), max: 1 },
     { name: `NIfTI memory: ours net peak <= ${MEM_TARGET}x volume`, ratio: stat(find('ours readNifti')!)?.peakPerVolume ?? NaN, max: MEM_TARGET },
     { name: `DICOM memory: ours net peak <= ${MEM_TARGET}x volume`, ratio: stat(find('ours openStudy')!)?.peakPerVolume ?? NaN, max: MEM_TARGET },
   ].map((t) => ({ ...t, verdict: Number.isNaN(t.ratio) ? 'N/A' : t.ratio <= t.max ? 'PASS' : 'MISS' }));

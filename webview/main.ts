@@ -34,6 +34,8 @@ let lastCursor = '';
 /** Render timings for the viewer benchmark: when each frame finished and how long its slices took. */
 const renders: { at: number; ms: number }[] = [];
 let firstPaintAt: number | undefined;
+let volumeReceivedAt: number | undefined;
+let progressAt: number | undefined;
 const viewer = new Viewer(grid, {
   cursor: (text) => {
     statusLine.textContent = text;
@@ -150,6 +152,7 @@ function showStudy(name: string, list: StudyEntry[], warnings: string[]): void {
 }
 
 function showVolume(index: number, vol: DisplayVolume): void {
+  volumeReceivedAt ??= Date.now();
   app.dataset.state = 'ready';
   app.dataset.volume = String(index);
   message.hidden = true;
@@ -207,6 +210,7 @@ window.addEventListener('message', (event) => {
   try {
     switch (msg.type) {
       case 'progress':
+        progressAt ??= Date.now();
         if (app.dataset.state !== 'ready') {
           message.hidden = false;
           message.replaceChildren(el('span', { class: 'codicon codicon-loading codicon-modifier-spin' }), el('span', {}, msg.message));
@@ -250,6 +254,8 @@ window.addEventListener('message', (event) => {
   state: () => ({ window: viewer.window, point: viewer.point, frame: viewer.frame, layout: viewer.layout, colormap: viewer.colormap }),
   renders: () => renders.slice(),
   firstPaintAt: () => firstPaintAt,
+  volumeReceivedAt: () => volumeReceivedAt,
+  progressAt: () => progressAt,
 };
 
 app.dataset.state = 'loading';

@@ -99,9 +99,9 @@ export class ViewerSession implements vscode.Disposable {
   }
 
   /** What the viewer lists: the study's name, its volumes and warnings (loads it if needed). */
-  async summary(): Promise<{ name: string; volumes: string[]; warnings: string[] }> {
+  async summary(): Promise<{ name: string; volumes: { name: string; dims: number[] }[]; warnings: string[] }> {
     const s = await this.loadStudy();
-    return { name: s.name, volumes: s.volumes.map((v) => v.meta.name), warnings: s.warnings };
+    return { name: s.name, volumes: s.volumes.map((v) => ({ name: v.meta.name, dims: v.meta.dims })), warnings: s.warnings };
   }
 
   private loadStudy(): Promise<TransferStudy> {
@@ -109,7 +109,7 @@ export class ViewerSession implements vscode.Disposable {
       const path = this.source.fsPath;
       this.host.log.info(`Opening ${path}`);
       const t0 = Date.now();
-      this.study = openStudyInWorker(this.host.workerScript, path);
+      this.study = openStudyInWorker(this.host.workerScript, path, { wholeSeries: true });
       this.study.then(
         (s) => this.host.log.info(`Opened ${path}: ${s.volumes.length} volume(s) in ${Date.now() - t0} ms`),
         (e) => this.host.log.error(`Cannot open ${path}: ${e instanceof Error ? e.message : e}`),

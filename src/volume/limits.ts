@@ -4,6 +4,8 @@ import { VolumeError } from './errors';
 export interface ReadOptions {
   /** Refuse volumes whose decoded voxels would take more bytes than this. */
   maxBytes?: number;
+  /** Opening one DICOM file reads every file of its series in the same folder (the viewer's behaviour). */
+  wholeSeries?: boolean;
 }
 
 /** Default guard: half the machine's memory, at most 16 GiB. Reading twice that would swap or crash the host. */

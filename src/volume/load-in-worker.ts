@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { VolumeError, type VolumeErrorCode } from './errors';
 import type { TransferStudy } from './transfer';
 
-export function openStudyInWorker(workerScript: string, path: string, maxBytes?: number): Promise<TransferStudy> {
+export function openStudyInWorker(workerScript: string, path: string, opts: { maxBytes?: number; wholeSeries?: boolean } = {}): Promise<TransferStudy> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(workerScript);
     const done = () => void worker.terminate();
@@ -16,6 +16,6 @@ export function openStudyInWorker(workerScript: string, path: string, maxBytes?:
       done();
       reject(new VolumeError('DECODE_FAILED', `The reader stopped unexpectedly: ${e.message}`, path));
     });
-    worker.postMessage({ path, maxBytes });
+    worker.postMessage({ path, ...opts });
   });
 }

@@ -8,7 +8,7 @@ import { VolumeError, asVolumeError } from './errors';
 import type { ReadOptions } from './limits';
 import { isNifti, readNifti } from './nifti';
 import { dicomdirFiles, isDicomdir } from './dicom/dicomdir';
-import { loadSeries, scanDicomFiles } from './dicom/load';
+import { loadSeries, readInstanceHeader, scanDicomFiles } from './dicom/load';
 import { isDicom, parseDataSet } from './dicom/parse';
 import { planSeries } from './dicom/series';
 import type { Study, Volume } from './volume';
@@ -39,7 +39,7 @@ async function listFiles(dir: string, out: string[] = [], depth = 0): Promise<st
     if (e.name.startsWith('.')) continue;
     const p = join(dir, e.name);
     if (e.isDirectory()) await listFiles(p, out, depth + 1);
-    else if (e.isFile()) out.push(p);
+    else if (e.isFile() || e.isSymbolicLink()) out.push(p); // a link to a folder fails the sniff and is skipped
   }
   return out;
 }
@@ -62,9 +62,28 @@ export async function openStudy(path: string, opts: ReadOptions = {}): Promise<S
       if (listing.missing.length) study.warnings.unshift(`DICOMDIR references ${listing.missing.length} missing file(s), e.g. ${listing.missing[0]}`);
       return study;
     }
+    if (opts.wholeSeries) {
+      // As radiology viewers do: a slice opens with the rest of its series from the same folder.
+      const target = await readInstanceHeader(path).catch(() => undefined);
+      if (target) {
+        const siblings = await dicomFilesIn(dirname(path));
+        if (siblings.length > 1) return openDicomFiles(basename(path), siblings, opts, false, target.seriesUid);
+      }
+    }
     return openDicomFiles(basename(path), [path], opts, true);
   }
   throw new VolumeError('UNRECOGNISED', 'Not a NIfTI or DICOM file', path);
+}
+
+/** DICOM files directly in a folder (not below it), found by content so extension-less files count. */
+async function dicomFilesIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const out: string[] = [];
+  for (const e of entries.filter((e) => (e.isFile() || e.isSymbolicLink()) && !e.name.startsWith('.')).slice(0, MAX_FILES)) {
+    const p = join(dir, e.name);
+    if ((await sniff(p).catch(() => undefined)) === 'dicom') out.push(p);
+  }
+  return out;
 }
 
 async function openFolder(dir: string, opts: ReadOptions): Promise<Study> {
@@ -109,9 +128,11 @@ async function openFolder(dir: string, opts: ReadOptions): Promise<Study> {
  * DICOM files -> one volume per series, in series-number order.
  * With `single`, the one file's own error is thrown as is (a user opening an SR should read "structured report").
  */
-async function openDicomFiles(name: string, files: string[], opts: ReadOptions, single: boolean): Promise<Study> {
+async function openDicomFiles(name: string, files: string[], opts: ReadOptions, single: boolean, onlySeries?: string): Promise<Study> {
   const warnings: string[] = [];
-  const { instances, skipped } = await scanDicomFiles(files);
+  const scan = await scanDicomFiles(files);
+  const instances = onlySeries ? scan.instances.filter((i) => i.seriesUid === onlySeries) : scan.instances;
+  const skipped = onlySeries ? [] : scan.skipped;
   if (instances.length === 0) {
     if (single && skipped.length === 1) throw skipped[0];
     const reasons = skipped.slice(0, 3).map((e) => e.message).join('; ');

@@ -209,7 +209,8 @@ export class VSCodeUI {
   }
 
   /** Opens a workspace file through quick open (Ctrl+P) and waits for its editor tab. */
-  async openFile(relativePath: string, { timeout = 30000 } = {}): Promise<void> {
+  /** Opens a workspace file through quick open; resolves with the time (ms since epoch) of the click that opened it. */
+  async openFile(relativePath: string, { timeout = 30000 } = {}): Promise<number> {
     const name = basename(relativePath);
     const deadline = Date.now() + timeout;
     while (true) {
@@ -224,8 +225,11 @@ export class VSCodeUI {
         await sleep(500);
       }
     }
-    await this.page.locator(QUICK_ROWS).nth(await this.page.evaluate<number>(rowIndex(name))).click();
+    const row = this.page.locator(QUICK_ROWS).nth(await this.page.evaluate<number>(rowIndex(name)));
+    const clickedAt = Date.now();
+    await row.click();
     await this.editorTab(name).waitFor({ state: 'visible', timeout: Math.max(1000, deadline - Date.now()) });
+    return clickedAt;
   }
 
   /** The visible text of the active text editor (Monaco renders spaces as U+00A0: turned back into spaces). */

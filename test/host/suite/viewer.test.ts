@@ -82,7 +82,20 @@ test('"HLIP: Open Folder as Study" lists both series of a DICOM study and render
   const session = sessions().find((s) => s.source.fsPath === folder.fsPath);
   assert.ok(session, 'no viewer session for the folder');
   const summary = await session.summary();
-  assert.equal(summary.volumes.length, 2, summary.volumes.join(', '));
+  assert.equal(summary.volumes.length, 2, summary.volumes.map((v) => v.name).join(', '));
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+});
+
+test('one slice of a series opens the whole series (24 slices), as radiology viewers do', async () => {
+  const { sessions } = await hlip();
+  const dir = file('study/ct');
+  const [slice] = (await vscode.workspace.fs.readDirectory(dir)).map(([n]) => n).sort();
+  const uri = vscode.Uri.joinPath(dir, slice);
+  const rendered = nextMessage(uri, 'rendered');
+  await vscode.commands.executeCommand('vscode.openWith', uri, 'hlip.volumeViewer.any');
+  await rendered;
+  const summary = await sessions().find((s) => s.source.fsPath === uri.fsPath)!.summary();
+  assert.deepEqual(summary.volumes.map((v) => v.dims), [[40, 36, 24]]);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 });
 
