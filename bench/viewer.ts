@@ -39,7 +39,9 @@ async function firstPaint(ui: VSCodeUI, name: string): Promise<{ ms: number; fra
     return [p.firstPaintAt(), p.volumeReceivedAt(), p.progressAt()];
   });
   const since = (x?: number) => (x ?? NaN) - t0;
-  console.log(`  ${name}: webview up ${since(ready)} ms, voxels arrived ${since(received)} ms, painted ${since(at)} ms`);
+  await frame.waitForSelector('#app[data-loaded="true"]', { timeout: 300_000 });
+  const all = Date.now() - t0;
+  console.log(`  ${name}: webview up ${since(ready)} ms, centre planes arrived ${since(received)} ms, painted ${since(at)} ms, all voxels ${all} ms`);
   return { ms: (at ?? Date.now()) - t0, frame };
 }
 

@@ -29,6 +29,16 @@ export interface VolumeMeta {
   files: number;
 }
 
+/**
+ * The three stored-grid planes through voxel `center` (frame 0, components interleaved): i = center[0] (ny x nz values,
+ * j fastest), j = center[1] (nx x nz, i fastest), k = center[2] (nx x ny, i fastest). Every displayed plane through the
+ * centre is one of them, so the viewer paints before the rest of the voxels arrive.
+ */
+export interface CenterPlanes {
+  center: [number, number, number];
+  planes: [ArrayBuffer, ArrayBuffer, ArrayBuffer];
+}
+
 export interface StudyEntry {
   name: string;
   modality: string;
@@ -39,7 +49,10 @@ export interface StudyEntry {
 export type HostMessage =
   | { type: 'progress'; message: string; fraction?: number }
   | { type: 'study'; name: string; entries: StudyEntry[]; warnings: string[] }
-  | { type: 'volume'; index: number; meta: VolumeMeta; data: ArrayBuffer }
+  /** A volume to show now from its centre planes; the voxels follow as 'chunk' messages. */
+  | { type: 'volume'; index: number; meta: VolumeMeta; preview: CenterPlanes }
+  /** Voxel bytes [offset, offset + data.byteLength) of the stored array of volume `index`. */
+  | { type: 'chunk'; index: number; offset: number; data: ArrayBuffer; done: boolean }
   | { type: 'overlay'; name: string; meta: VolumeMeta; data: ArrayBuffer }
   | { type: 'error'; code: string; message: string; detail?: string }
   | { type: 'screenshotSaved'; path: string }
@@ -105,6 +118,9 @@ export function parseHostMessage(x: unknown): HostMessage | undefined {
     case 'study':
       return Array.isArray(x.entries) ? (x as HostMessage) : undefined;
     case 'volume':
+      return isObj(x.meta) && isObj(x.preview) && Array.isArray(x.preview.planes) ? (x as HostMessage) : undefined;
+    case 'chunk':
+      return isInt(x.index) && isInt(x.offset, 0, Number.MAX_SAFE_INTEGER) && x.data instanceof ArrayBuffer ? (x as HostMessage) : undefined;
     case 'overlay':
       return isObj(x.meta) && x.data instanceof ArrayBuffer ? (x as HostMessage) : undefined;
     case 'error':

@@ -13,6 +13,9 @@ import { el, headerTable, option } from './ui';
 import { LAYOUTS, type Layout, Viewer } from './viewer';
 import { CT_PRESETS } from './windowing';
 
+/** Bytes per voxel of each stored type (RGB: three). */
+const BYTES = { uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, float32: 4, float64: 8, rgb24: 3 } as const;
+
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
 const vscode = acquireVsCodeApi();
 const send = (m: WebviewMessage) => vscode.postMessage(m);
@@ -22,6 +25,7 @@ app.replaceChildren();
 
 // ---- page structure
 const toolbar = el('div', { class: 'toolbar', role: 'toolbar' });
+const loading = el('span', { class: 'loading', id: 'loading', role: 'status' });
 const side = el('aside', { class: 'series-panel', hidden: '' });
 const grid = el('div', { class: 'grid', 'data-empty': 'true' });
 const headerPanel = el('aside', { class: 'header-panel', hidden: '' });
@@ -100,6 +104,7 @@ toolbar.append(
   button('layers', 'Load overlay...', () => send({ type: 'requestOverlay' }), 'load-overlay'),
   overlayBox,
   el('span', { class: 'spacer' }),
+  loading,
   button('discard', 'Reset view', () => viewer.resetView(), 'reset'),
   button('list-flat', 'Header', () => toggleHeader(), 'toggle-header'),
   button('device-camera', 'Save screenshot', () => void saveScreenshot(viewer, send, false), 'screenshot'),
@@ -153,6 +158,7 @@ function showStudy(name: string, list: StudyEntry[], warnings: string[]): void {
 
 function showVolume(index: number, vol: DisplayVolume): void {
   volumeReceivedAt ??= Date.now();
+  app.dataset.loaded = vol.complete ? 'true' : 'false';
   app.dataset.state = 'ready';
   app.dataset.volume = String(index);
   message.hidden = true;
@@ -219,9 +225,20 @@ window.addEventListener('message', (event) => {
       case 'study':
         showStudy(msg.name, msg.entries, msg.warnings);
         break;
-      case 'volume':
-        showVolume(msg.index, new DisplayVolume(msg.meta, msg.data));
+      case 'volume': {
+        const bytes = msg.meta.dims[0] * msg.meta.dims[1] * msg.meta.dims[2] * msg.meta.frames * BYTES[msg.meta.dataType];
+        showVolume(msg.index, new DisplayVolume(msg.meta, new ArrayBuffer(bytes), msg.preview));
         break;
+      }
+      case 'chunk': {
+        const vol = viewer.vol;
+        if (!vol || msg.index !== viewer.volumeIndex || vol.complete) break;
+        vol.insert(msg.offset, msg.data);
+        app.dataset.loaded = vol.complete ? 'true' : 'false';
+        loading.textContent = vol.complete ? '' : `loading ${Math.round((100 * vol.loaded) / vol.data.byteLength)}%`;
+        viewer.renderAll();
+        break;
+      }
       case 'overlay':
         showOverlay(msg.name, new DisplayVolume(msg.meta, msg.data));
         break;

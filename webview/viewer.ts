@@ -7,7 +7,7 @@ import * as cornerstone from 'cornerstone-core';
 import { COLORMAPS, type ColormapName, cornerstoneColormap } from './colormaps';
 import type { DisplayVolume } from './display';
 import type { Overlay } from './overlay';
-import { PLANES, type Plane, canonicalToVoxel } from './reslice';
+import { PLANES, type Plane, canonicalToVoxel, voxelToCanonical } from './reslice';
 import { type PlaneView, canonicalAt, createPlaneView, crosshairFor, drawDecorations } from './viewport';
 import { CT_PRESETS, type Window, autoWindow, dragWindow } from './windowing';
 import { apply4 } from '../src/volume/geometry';
@@ -49,7 +49,7 @@ export class Viewer {
     this.volumeIndex = index;
     this.overlay = undefined;
     this.frame = 0;
-    this.point = vol.canon.size.map((n) => Math.floor(n / 2)) as [number, number, number];
+    this.point = voxelToCanonical(vol.canon, vol.centerVoxel);
     this.preset = vol.meta.modality === 'CT' && vol.meta.rescale ? 'brain' : 'auto';
     this.window = this.presetWindow(this.preset);
     this.grid.dataset.empty = 'false';
@@ -158,7 +158,8 @@ export class Viewer {
     const { pixels, width, height } = vol.slicePixels(v.plane, this.radiological, v.slice, this.frame);
     const q = vol.q;
     const image: cornerstone.Image = {
-      imageId: `hlip:${this.volumeIndex}:${v.plane}:${v.slice}:${this.frame}`,
+      // Cornerstone reuses its rendering for an unchanged id: the id changes as more voxels arrive.
+      imageId: `hlip:${this.volumeIndex}:${v.plane}:${v.slice}:${this.frame}:${vol.loaded}`,
       minPixelValue: vol.isColor ? 0 : q.min,
       maxPixelValue: vol.isColor ? 255 : q.max,
       slope: vol.isColor ? 1 : q.slope,

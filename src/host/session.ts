@@ -8,7 +8,10 @@ import * as vscode from 'vscode';
 import { type HostMessage, type ViewerCommand, type WebviewMessage, parseWebviewMessage } from '../protocol';
 import { isVolumeError } from '../volume/errors';
 import { openStudyInWorker } from '../volume/load-in-worker';
-import type { TransferStudy } from '../volume/transfer';
+import { type TransferStudy, centerPlanes } from '../volume/transfer';
+
+/** Voxel chunk size: large enough to keep the channel busy, small enough to interleave with other messages. */
+const CHUNK_BYTES = 8 * 2 ** 20;
 import { viewerHtml } from './html';
 
 export interface HostServices {
@@ -138,12 +141,23 @@ export class ViewerSession implements vscode.Disposable {
     }
   }
 
+  private sending = -1;
+  /**
+   * The centre planes first (the viewer paints at once), then the voxels in chunks, so a 300 MB series neither blocks
+   * the message channel in one piece nor keeps the user waiting for the last byte. A newer request stops an older one.
+   */
   private async sendVolume(index: number): Promise<void> {
     try {
       const study = await this.loadStudy();
       const v = study.volumes[index];
       if (!v) return;
-      await this.post({ type: 'volume', index, meta: v.meta, data: v.data });
+      this.sending = index;
+      await this.post({ type: 'volume', index, meta: v.meta, preview: centerPlanes(v.meta, v.data) });
+      const total = v.data.byteLength;
+      for (let offset = 0; offset < total && this.sending === index && !this.disposed; offset += CHUNK_BYTES) {
+        const end = Math.min(total, offset + CHUNK_BYTES);
+        await this.post({ type: 'chunk', index, offset, data: v.data.slice(offset, end), done: end === total });
+      }
     } catch (e) {
       this.postError(e);
     }
@@ -197,7 +211,9 @@ export class ViewerSession implements vscode.Disposable {
     void this.post({ type: 'error', code, message });
   }
 
+  private disposed = false;
   dispose(): void {
+    this.disposed = true;
     ViewerSession.all.delete(this);
     this.disposables.forEach((d) => d.dispose());
     if (ViewerSession.all.size === 0) this.host.status.hide();

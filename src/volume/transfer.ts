@@ -2,7 +2,7 @@
  * Volume <-> plain transferable form: metadata as JSON-safe fields and the voxels as one ArrayBuffer. Crosses worker
  * threads and the webview boundary without copying voxel data into JSON.
  */
-import type { VolumeMeta, VoxelType } from '../protocol';
+import type { CenterPlanes, VolumeMeta, VoxelType } from '../protocol';
 import type { Study, Volume, VoxelArray } from './volume';
 
 export interface TransferVolume {
@@ -54,3 +54,19 @@ const CTORS: Record<VoxelType, new (b: ArrayBuffer) => VoxelArray> = {
 
 /** A typed view of received voxels in their stored type. */
 export const typedVoxels = (t: VoxelType, data: ArrayBuffer): VoxelArray => new CTORS[t](data);
+
+/** The three planes through the centre voxel of frame 0 (see CenterPlanes), copied out of the stored array. */
+export function centerPlanes(meta: VolumeMeta, data: ArrayBuffer): CenterPlanes {
+  const [nx, ny, nz] = meta.dims;
+  const c = meta.dataType === 'rgb24' ? 3 : 1;
+  const src = typedVoxels(meta.dataType, data);
+  const Ctor = src.constructor as new (n: number) => VoxelArray;
+  const center: [number, number, number] = [nx >> 1, ny >> 1, nz >> 1];
+  const at = (i: number, j: number, k: number) => ((k * ny + j) * nx + i) * c;
+  const pi = new Ctor(ny * nz * c);
+  const pj = new Ctor(nx * nz * c);
+  const pk = src.slice(at(0, 0, center[2]), at(0, 0, center[2]) + nx * ny * c);
+  for (let k = 0, o = 0; k < nz; k++) for (let j = 0; j < ny; j++, o += c) pi.set(src.subarray(at(center[0], j, k), at(center[0], j, k) + c), o);
+  for (let k = 0; k < nz; k++) pj.set(src.subarray(at(0, center[1], k), at(0, center[1], k) + nx * c), k * nx * c);
+  return { center, planes: [pi.buffer as ArrayBuffer, pj.buffer as ArrayBuffer, pk.buffer as ArrayBuffer] };
+}

@@ -54,6 +54,7 @@ test('phantom: painted planes, orientation, window/level, scrolling, overlay, sc
     await ui.openFile('phantom.nii.gz');
     const frame = await ui.findFrame('#app[data-state="ready"] .viewport[data-slice]', { timeout: 60_000 });
     await frame.waitForFunction(() => document.querySelectorAll('.viewport canvas').length === 3);
+    await frame.waitForSelector('#app[data-loaded="true"]', { timeout: 60_000 });
     await ui.page.waitForTimeout(500);
     t.diagnostic(`screenshot: ${await ui.screenshot('viewer-phantom')}`);
 
