@@ -4,9 +4,10 @@
  * so what we show matches what nibabel-based pipelines (HLIP's included) compute.
  */
 import { existsSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { VolumeError, asVolumeError } from './errors';
 import { type Mat4, mul4 } from './geometry';
@@ -62,9 +63,9 @@ export interface NiftiOptions extends ReadOptions {}
 export async function readNifti(path: string, opts: NiftiOptions = {}): Promise<Volume> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
-  } catch {
-    throw new VolumeError('NOT_FOUND', 'Cannot read the file', path);
+    bytes = /\.nii\.gz$/i.test(path) ? await gunzipNifti(path, opts) : await readFile(path);
+  } catch (e) {
+    throw asVolumeError(e, 'NOT_FOUND', 'Cannot read the file', path);
   }
   let img: Uint8Array | undefined;
   if (/\.hdr(\.gz)?$/i.test(path)) {
@@ -73,6 +74,63 @@ export async function readNifti(path: string, opts: NiftiOptions = {}): Promise<
     img = await readFile(imgPath);
   }
   return parseNifti(bytes, path, opts, img);
+}
+
+/**
+ * Streams a .nii.gz straight into one buffer of the size its header announces: no compressed copy in memory and no
+ * grow-and-concatenate (gunzipSync peaks near twice the volume), and the memory guard acts before the big allocation.
+ */
+async function gunzipNifti(path: string, opts: ReadOptions): Promise<Uint8Array> {
+  const gunzip = createReadStream(path, { highWaterMark: 4 * 2 ** 20 }).pipe(createGunzip({ chunkSize: 4 * 2 ** 20 }));
+  let head: Buffer[] = [];
+  let headLen = 0;
+  let out: Buffer | undefined;
+  let filled = 0;
+  try {
+    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      if (!out) {
+        head.push(chunk);
+        headLen += chunk.length;
+        if (headLen < 548) continue;
+        const first = Buffer.concat(head);
+        head = [];
+        out = Buffer.allocUnsafe(Math.max(first.length, announcedSize(first, path, opts)));
+        first.copy(out, 0, 0, Math.min(first.length, out.length));
+        filled = Math.min(first.length, out.length);
+        continue;
+      }
+      const n = Math.min(chunk.length, out.length - filled);
+      chunk.copy(out, filled, 0, n);
+      filled += n;
+      if (filled === out.length) break; // trailing bytes (extensions past the data, padding) are not needed
+    }
+  } catch (e) {
+    if (e instanceof VolumeError) throw e;
+    throw new VolumeError('TRUNCATED', `The NIfTI file is not a complete gzip stream (${e instanceof Error ? e.message : e})`, path);
+  } finally {
+    gunzip.destroy();
+  }
+  if (!out) return Buffer.concat(head); // shorter than a header: parseNifti says what is wrong
+  return out.subarray(0, filled);
+}
+
+/** vox_offset + voxel bytes, from the first decompressed bytes; 0 when the header is not readable (parseNifti reports). */
+function announcedSize(first: Uint8Array, path: string, opts: ReadOptions): number {
+  const size = headerSize(first);
+  if (size === undefined) return 0;
+  let hdr: Header;
+  try {
+    hdr = nifti.readHeader(first.buffer.slice(first.byteOffset, first.byteOffset + first.length) as ArrayBuffer, true);
+  } catch {
+    return 0;
+  }
+  const ndim = hdr?.dims?.[0];
+  const dt = DATATYPES[hdr?.datatypeCode];
+  if (!hdr || !dt || !(ndim >= 1 && ndim <= 7)) return 0;
+  const count = hdr.dims.slice(1, ndim + 1).reduce((a, b) => a * Math.max(1, b), 1);
+  const bytes = Math.max(size + 4, Math.floor(hdr.vox_offset)) + count * dt.bytes;
+  guardAllocation(bytes, 'This NIfTI volume', opts, path);
+  return bytes;
 }
 
 /** Inflates a gzip stream whose size we bound first, so a "gzip bomb" cannot exhaust memory. */
