@@ -11,6 +11,9 @@
 # Environment: VSCODE_HOST_DIR (default <repo>/.vscode-host), FORCE=1 to reinstall .vscode-host.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+# Run from `npm test`, the environment carries the outer npm's settings (npm_config_user_agent names node 20, which
+# code-server's post-install reads as "wrong node"): the inner npm must start clean.
+for v in $(compgen -e | grep -E '^npm_'); do unset "$v"; done
 ROOT=$PWD
 SRC=$ROOT/scripts/vscode-host
 HOST=${VSCODE_HOST_DIR:-$ROOT/.vscode-host}
