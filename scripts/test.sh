@@ -9,4 +9,6 @@ npm run --silent typecheck
 npm run --silent test:unit
 node --import tsx test/host/prepare-fixtures.ts .cache/host-fixtures >/dev/null
 npm run --silent test:host -- --fixtures .cache/host-fixtures
+# Again in restricted mode (workspace trust on, folder untrusted): viewing must keep working.
+HLIP_WORKSPACE_TRUST=1 npm run --silent test:host -- viewer --fixtures .cache/host-fixtures --grep 'restricted mode|opens and renders|shows the'
 npm run --silent test:ui

@@ -120,3 +120,11 @@ test('viewer commands are registered', async () => {
     assert.ok(all.includes(id), `${id} missing`);
   }
 });
+
+test('restricted mode (untrusted workspace): the viewer still opens scans', async () => {
+  console.log(`# workspace trusted: ${vscode.workspace.isTrusted}, HLIP_WORKSPACE_TRUST=${process.env.HLIP_WORKSPACE_TRUST}`);
+  if (process.env.HLIP_WORKSPACE_TRUST !== '1') return; // the trusted run covers everything else
+  assert.equal(vscode.workspace.isTrusted, false, 'workspace trust was asked for but the workspace is trusted');
+  const msg = await openAndRender('phantom.nii.gz');
+  assert.equal(msg.volume, 0);
+});
