@@ -12,6 +12,7 @@ const STOPS: Record<string, number[][]> = {
   // Overlays: starts visible (no black) and never reaches white, so it stands out on a grey scan.
   heat: [[160, 0, 0], [255, 40, 0], [255, 160, 0], [255, 240, 0]],
   gray: [[0, 0, 0], [255, 255, 255]],
+  inverted: [[255, 255, 255], [0, 0, 0]],
 };
 
 export const COLORMAPS = ['gray', 'inverted', 'hot', 'viridis', 'inferno', 'magma'] as const;
@@ -31,15 +32,18 @@ export function table(name: string): Uint8Array {
 }
 
 let registered = false;
-/** Registers our maps with cornerstone once; returns the viewport colormap value for a name (undefined = grey). */
-export function cornerstoneColormap(name: ColormapName): string | undefined {
+/**
+ * Registers our maps with cornerstone once; returns the viewport colormap id for a name. Grey is a map too: cornerstone
+ * caches what it drew per image and renderer, and switching renderers (pseudo-colour <-> grey) left stale colours.
+ */
+export function cornerstoneColormap(name: ColormapName): string {
   if (!registered) {
-    for (const id of ['viridis', 'inferno', 'magma', 'hot']) {
+    for (const id of ['gray', 'inverted', 'viridis', 'inferno', 'magma', 'hot']) {
       const t = table(id);
       const colors = Array.from({ length: 256 }, (_, i) => [t[3 * i], t[3 * i + 1], t[3 * i + 2], 255]);
       cornerstone.colors.getColormap(`hlip-${id}`, { name: id, numOfColors: 256, colors });
     }
     registered = true;
   }
-  return name === 'gray' || name === 'inverted' ? undefined : `hlip-${name}`;
+  return `hlip-${COLORMAPS.includes(name) ? name : 'gray'}`;
 }

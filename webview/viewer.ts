@@ -158,8 +158,9 @@ export class Viewer {
     const { pixels, width, height } = vol.slicePixels(v.plane, this.radiological, v.slice, this.frame);
     const q = vol.q;
     const image: cornerstone.Image = {
-      // Cornerstone reuses its rendering for an unchanged id: the id changes as more voxels arrive.
-      imageId: `hlip:${this.volumeIndex}:${v.plane}:${v.slice}:${this.frame}:${vol.loaded}`,
+      // Cornerstone reuses its rendering for an unchanged id (even across colour maps): the id changes with them and
+      // as more voxels arrive.
+      imageId: `hlip:${this.volumeIndex}:${v.plane}:${v.slice}:${this.frame}:${vol.loaded}:${this.colormap}`,
       minPixelValue: vol.isColor ? 0 : q.min,
       maxPixelValue: vol.isColor ? 255 : q.max,
       slope: vol.isColor ? 1 : q.slope,
@@ -185,12 +186,13 @@ export class Viewer {
     v.crosshair = crosshairFor(v, vol.canon, this.radiological, this.point);
     const existing = cornerstone.getEnabledElement(v.element).image;
     const vp = existing && v.fitted ? cornerstone.getViewport(v.element) : undefined;
-    const invert = this.colormap === 'inverted' !== vol.meta.invertDisplay;
+    // MONOCHROME1 shows high values dark: swap the grey maps for it.
+    const map = vol.meta.invertDisplay && (this.colormap === 'gray' || this.colormap === 'inverted') ? (this.colormap === 'gray' ? 'inverted' : 'gray') : this.colormap;
     const settings = {
       ...(vp ? { scale: vp.scale, translation: vp.translation } : {}),
       voi: { windowCenter: this.window.center, windowWidth: this.window.width },
-      invert,
-      colormap: vol.isColor ? undefined : cornerstoneColormap(this.colormap),
+      invert: false,
+      colormap: vol.isColor ? '' : cornerstoneColormap(map),
       pixelReplication: true,
     };
     cornerstone.displayImage(v.element, image, settings as Partial<cornerstone.Viewport>);

@@ -332,7 +332,9 @@ function modalityOf(hdr: Header): string {
 }
 
 function headerFields(hdr: Header, typeName: string, isNifti2: boolean, analyze: boolean): HeaderField[] {
-  const f = (name: string, value: unknown): HeaderField => ({ name, value: Array.isArray(value) ? value.join(' ') : String(value) });
+  // float32 fields shown as written (1.2, not 1.2000000476837158)
+  const show = (v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? String(+v.toPrecision(7)) : String(v));
+  const f = (name: string, value: unknown): HeaderField => ({ name, value: Array.isArray(value) ? value.map(show).join(' ') : show(value) });
   const xform = (c: number) => `${c} (${XFORM[c] ?? 'invalid'})`;
   return [
     f('format', analyze ? 'Analyze 7.5' : isNifti2 ? 'NIfTI-2' : 'NIfTI-1'),

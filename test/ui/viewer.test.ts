@@ -134,7 +134,29 @@ test('phantom: painted planes, orientation, window/level, scrolling, overlay, sc
     assert.ok(Math.abs(outside[0] - outside[2]) < 3, `overlay shown where the label is 0: ${outside}`);
     t.diagnostic(`screenshot: ${await ui.screenshot('viewer-phantom-overlay')}`);
 
-    // 6. The viewer's own screenshot button writes a PNG next to the scan.
+    // 6. Colour map, layout and header panel controls.
+    await frame.selectOption('#colormap', 'hot');
+    await ui.page.waitForTimeout(200);
+    const hot = await regionMean(frame, 'axial', 0.42, 0.02, 0.58, 0.15);
+    assert.ok(hot[0] - hot[2] > 30, `the hot colour map is not applied: ${hot}`);
+    await frame.selectOption('#colormap', 'gray');
+    await ui.page.waitForTimeout(200);
+    const grey = await regionMean(frame, 'axial', 0.42, 0.02, 0.58, 0.15);
+    assert.ok(Math.abs(grey[0] - grey[2]) < 3, `back to grey: ${grey}`);
+    await frame.selectOption('#layout', 'single:coronal');
+    await frame.waitForFunction(() => Array.from(document.querySelectorAll('.viewport')).filter((v) => !(v as HTMLElement).hidden).length === 1);
+    assert.equal(await frame.getAttribute('.viewport:not([hidden])', 'data-plane'), 'coronal');
+    t.diagnostic(`screenshot: ${await ui.screenshot('viewer-phantom-single-coronal')}`);
+    await frame.selectOption('#layout', '1x3');
+    await frame.click('#toggle-header');
+    await frame.waitForSelector('.header-panel:not([hidden]) .header-table');
+    const header = await frame.textContent('.header-panel');
+    assert.match(header ?? '', /sform_code/);
+    assert.match(header ?? '', /Orientation\s*LPS/);
+    t.diagnostic(`screenshot: ${await ui.screenshot('viewer-phantom-header')}`);
+    await frame.click('#toggle-header');
+
+    // 7. The viewer's own screenshot button writes a PNG next to the scan.
     await frame.click('#screenshot');
     await ui.waitForNotification('screenshot saved', { timeout: 15_000 });
     const pngs = readdirSync(workspace).filter((f) => f.startsWith('phantom') && f.endsWith('.png'));
