@@ -28,10 +28,18 @@ function headerSize(b: Uint8Array): number | undefined {
   return undefined;
 }
 
-/** True for NIfTI-1/2 and Analyze headers, plain or gzipped (only the first bytes are needed). */
+const magicAt = (b: Uint8Array, at: number) => String.fromCharCode(...b.subarray(at, at + 4));
+
+/**
+ * True for a NIfTI-1/2 header (size and magic both right: a DICOM preamble can hold 348 in its first bytes) or a gzip
+ * stream (the caller goes by the .nii.gz name). Needs the first 352 bytes.
+ */
 export function isNifti(bytes: Uint8Array): boolean {
-  if (isGzip(bytes)) return true; // a gzip stream at this point: the caller matched a NIfTI name or will try
-  return headerSize(bytes) !== undefined;
+  if (isGzip(bytes)) return true;
+  const size = headerSize(bytes);
+  if (size === 348) return /^n[i+]1\0$/.test(magicAt(bytes, 344));
+  if (size === 540) return /^n[i+]2\0$/.test(magicAt(bytes, 4));
+  return false;
 }
 
 /** Datatype code -> how to read it. Complex and 128-bit types are refused. */

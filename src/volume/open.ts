@@ -23,8 +23,9 @@ async function sniff(file: string): Promise<'nifti' | 'dicom' | undefined> {
     const b = new Uint8Array(SNIFF_BYTES);
     const { bytesRead } = await fh.read(b, 0, SNIFF_BYTES, 0);
     const head = b.subarray(0, bytesRead);
-    if (NIFTI_NAME.test(file) || isNifti(head)) return 'nifti';
+    if (NIFTI_NAME.test(file)) return 'nifti';
     if (isDicom(head)) return 'dicom';
+    if (isNifti(head)) return 'nifti';
     return undefined;
   } finally {
     await fh.close();
