@@ -12,7 +12,7 @@ function printable(ds: DataSet, el: Element): string | undefined {
   return ds.string(el.tag);
 }
 
-function binaryValues(ds: DataSet, el: Element, read: (tag: string, i: number) => number | undefined, size: number): string {
+function binaryValues(el: Element, read: (tag: string, i: number) => number | undefined, size: number): string {
   const n = Math.min(Math.floor(el.length / size), 16);
   const v: string[] = [];
   for (let i = 0; i < n; i++) v.push(String(read(el.tag, i)));
@@ -24,12 +24,12 @@ function valueOf(ds: DataSet, el: Element): string {
   if (el.items) return `<sequence of ${el.items.length} item(s)>`;
   if (el.tag === 'x7fe00010') return el.encapsulatedPixelData ? `<encapsulated, ${el.fragments?.length ?? 0} fragment(s)>` : `<${el.length} bytes>`;
   switch (el.vr) {
-    case 'US': return binaryValues(ds, el, ds.uint16.bind(ds), 2);
-    case 'SS': return binaryValues(ds, el, ds.int16.bind(ds), 2);
-    case 'UL': return binaryValues(ds, el, ds.uint32.bind(ds), 4);
-    case 'SL': return binaryValues(ds, el, ds.int32.bind(ds), 4);
-    case 'FL': return binaryValues(ds, el, ds.float.bind(ds), 4);
-    case 'FD': return binaryValues(ds, el, ds.double.bind(ds), 8);
+    case 'US': return binaryValues(el, ds.uint16.bind(ds), 2);
+    case 'SS': return binaryValues(el, ds.int16.bind(ds), 2);
+    case 'UL': return binaryValues(el, ds.uint32.bind(ds), 4);
+    case 'SL': return binaryValues(el, ds.int32.bind(ds), 4);
+    case 'FL': return binaryValues(el, ds.float.bind(ds), 4);
+    case 'FD': return binaryValues(el, ds.double.bind(ds), 8);
     case 'OB': case 'OW': case 'OF': case 'OD': case 'OL': case 'OV': case 'UN':
       return `<${el.length} bytes>`;
     case undefined: {

@@ -7,7 +7,7 @@ import { headerFields } from './header';
 import { type DicomInstance, describeInstance } from './instance';
 import { parseDataSet } from './parse';
 import { readSeriesVoxels } from './pixels';
-import { type SeriesPlan, planSeries } from './series';
+import type { SeriesPlan } from './series';
 
 /** Enough for the header of almost every file (Siemens CSA headers included); larger headers trigger a full read. */
 const HEADER_PREFIX = 64 * 1024;
