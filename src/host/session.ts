@@ -51,6 +51,7 @@ export class ViewerSession implements vscode.Disposable {
       panel.onDidChangeViewState(() => this.updateStatus()),
       panel.onDidDispose(() => this.dispose()),
     );
+    this.updateStatus();
   }
 
   post(message: HostMessage): Thenable<boolean> {

@@ -162,6 +162,19 @@ test('phantom: painted planes, orientation, window/level, scrolling, overlay, sc
     const pngs = readdirSync(workspace).filter((f) => f.startsWith('phantom') && f.endsWith('.png'));
     assert.equal(pngs.length, 1, readdirSync(workspace).join(', '));
     assert.ok(existsSync(join(workspace, pngs[0])));
+
+    // 8. A 4D file: the frame slider moves through time points.
+    await ui.openFile('example4d.nii.gz');
+    const f4 = await ui.findFrame('#app[data-state="ready"][data-loaded="true"] #frame:not([hidden])', { timeout: 60_000 });
+    assert.equal(await f4.getAttribute('#frame', 'max'), '1');
+    const info0 = await f4.textContent('.viewport[data-plane="axial"] .viewport-info');
+    assert.match(info0 ?? '', /t 1\/2/);
+    await f4.$eval('#frame', (el) => {
+      (el as HTMLInputElement).value = '1';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await f4.waitForFunction(() => /t 2\/2/.test(document.querySelector('.viewport[data-plane="axial"] .viewport-info')?.textContent ?? ''));
+    t.diagnostic(`screenshot: ${await ui.screenshot('viewer-4d-frame2')}`);
   } finally {
     await ui.screenshot('viewer-phantom-final').catch(() => undefined);
     await ui.close();
