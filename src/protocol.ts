@@ -46,8 +46,54 @@ export interface StudyEntry {
   frames: number;
 }
 
+/** One diagnosis of a zero-shot set, as scored for the study. */
+export interface ScoreRow {
+  className: string;
+  prompt: string;
+  score: number;
+}
+
+export interface ScoreSet {
+  name: string;
+  title: string;
+  /** cosine: raw cosine per diagnosis; softmax: mutually exclusive classes; pairs: P(positive) of a (neg, pos) pair. */
+  kind: 'cosine' | 'softmax' | 'pairs';
+  rows: ScoreRow[];
+}
+
+/** What "Classify Study" produced, without the large arrays (maps are sent as overlays on request). */
+export interface ClassifyResults {
+  model: { id: string; name: string; variant: string; untrained: boolean };
+  /** Execution provider that ran, and why another was not used when it fell back. */
+  provider: string;
+  fallback?: string;
+  protocol: string;
+  scans: { name: string; volumeIndex: number; window?: string }[];
+  sets: ScoreSet[];
+  timings: { preprocessMs: number; inferenceMs: number; scoringMs: number; totalMs: number };
+  /** cls: CLS attention maps exist; perDiagnosis: DINO.txt patch tokens allow a map per diagnosis / prompt. */
+  maps: { cls: boolean; perDiagnosis: boolean };
+  warnings: string[];
+}
+
+/** A custom prompt scored against the classified study. */
+export interface PromptScore {
+  text: string;
+  pieces: string[];
+  score: number;
+  truncated: boolean;
+}
+
+/** Which attention map to overlay: the CLS attention (head mean), or one diagnosis / prompt of a DINO.txt model. */
+export type MapRequest = { kind: 'cls' } | { kind: 'diagnosis'; set: string; className: string } | { kind: 'prompt'; text: string };
+
 export type HostMessage =
   | { type: 'progress'; message: string; fraction?: number }
+  | { type: 'classifyState'; state: 'running' | 'done' | 'cancelled' | 'error'; message: string; fraction?: number }
+  | { type: 'results'; results: ClassifyResults }
+  | { type: 'promptScore'; result: PromptScore }
+  /** The user's saved prompts (a persistent, user-defined set). */
+  | { type: 'savedPrompts'; prompts: string[] }
   | { type: 'study'; name: string; entries: StudyEntry[]; warnings: string[] }
   /** A volume to show now from its centre planes; the voxels follow as 'chunk' messages. */
   | { type: 'volume'; index: number; meta: VolumeMeta; preview: CenterPlanes }
@@ -72,7 +118,14 @@ export type WebviewMessage =
   /** Rendered state, for the status bar and for UI tests. */
   | { type: 'rendered'; volume: number; slices: [number, number, number]; frame: number; ms: number }
   /** An error is on screen (so tests and logs know the user saw it). */
-  | { type: 'errorShown'; code: string };
+  | { type: 'errorShown'; code: string }
+  | { type: 'classify' }
+  | { type: 'cancelClassify' }
+  | { type: 'showMap'; map: MapRequest }
+  | { type: 'scorePrompt'; text: string }
+  | { type: 'savePrompt'; text: string }
+  | { type: 'removePrompt'; text: string }
+  | { type: 'exportResults'; format: 'json' | 'csv' };
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 const isStr = (x: unknown, max = 10_000): x is string => typeof x === 'string' && x.length <= max;
@@ -84,7 +137,23 @@ export function parseWebviewMessage(x: unknown): WebviewMessage | undefined {
   switch (x.type) {
     case 'ready':
     case 'requestOverlay':
+    case 'classify':
+    case 'cancelClassify':
       return { type: x.type };
+    case 'scorePrompt':
+    case 'savePrompt':
+    case 'removePrompt':
+      return isStr(x.text, 2000) && x.text.trim() !== '' ? { type: x.type, text: x.text } : undefined;
+    case 'exportResults':
+      return x.format === 'json' || x.format === 'csv' ? { type: 'exportResults', format: x.format } : undefined;
+    case 'showMap': {
+      const m = x.map;
+      if (!isObj(m)) return undefined;
+      if (m.kind === 'cls') return { type: 'showMap', map: { kind: 'cls' } };
+      if (m.kind === 'diagnosis' && isStr(m.set, 64) && isStr(m.className, 500)) return { type: 'showMap', map: { kind: 'diagnosis', set: m.set, className: m.className } };
+      if (m.kind === 'prompt' && isStr(m.text, 2000)) return { type: 'showMap', map: { kind: 'prompt', text: m.text } };
+      return undefined;
+    }
     case 'selectVolume':
       return isInt(x.index, 0, 100_000) ? { type: 'selectVolume', index: x.index } : undefined;
     case 'screenshot':
@@ -127,6 +196,14 @@ export function parseHostMessage(x: unknown): HostMessage | undefined {
       return isStr(x.code, 64) && isStr(x.message) ? (x as HostMessage) : undefined;
     case 'screenshotSaved':
       return isStr(x.path) ? (x as HostMessage) : undefined;
+    case 'classifyState':
+      return ['running', 'done', 'cancelled', 'error'].includes(x.state as string) && isStr(x.message) ? (x as HostMessage) : undefined;
+    case 'results':
+      return isObj(x.results) && Array.isArray(x.results.sets) ? (x as HostMessage) : undefined;
+    case 'promptScore':
+      return isObj(x.result) && Array.isArray(x.result.pieces) ? (x as HostMessage) : undefined;
+    case 'savedPrompts':
+      return Array.isArray(x.prompts) ? (x as HostMessage) : undefined;
     case 'command':
       return VIEWER_COMMANDS.includes(x.command as ViewerCommand) ? (x as HostMessage) : undefined;
   }

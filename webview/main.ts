@@ -8,6 +8,7 @@ import { COLORMAPS, type ColormapName } from './colormaps';
 import { DisplayVolume } from './display';
 import { Overlay } from './overlay';
 import { PLANES, type Plane } from './reslice';
+import { ResultsPanel } from './results';
 import { saveScreenshot } from './screenshot';
 import { el, headerTable, option } from './ui';
 import { LAYOUTS, type Layout, Viewer } from './viewer';
@@ -31,7 +32,8 @@ const grid = el('div', { class: 'grid', 'data-empty': 'true' });
 const headerPanel = el('aside', { class: 'header-panel', hidden: '' });
 const statusLine = el('div', { class: 'status-line' });
 const message = el('div', { class: 'message', hidden: '' });
-const main = el('div', { class: 'main' }, side, grid, headerPanel);
+const results = new ResultsPanel((m) => send(m));
+const main = el('div', { class: 'main' }, side, grid, headerPanel, results.root);
 app.append(toolbar, main, statusLine, message);
 
 let lastCursor = '';
@@ -107,6 +109,7 @@ toolbar.append(
   loading,
   button('discard', 'Reset view', () => viewer.resetView(), 'reset'),
   button('list-flat', 'Header', () => toggleHeader(), 'toggle-header'),
+  button('beaker', 'HLIP results', () => results.toggle(), 'toggle-results'),
   button('device-camera', 'Save screenshot', () => void saveScreenshot(viewer, send, false), 'screenshot'),
 );
 
@@ -250,6 +253,20 @@ window.addEventListener('message', (event) => {
         break;
       case 'command':
         runCommand(msg.command);
+        break;
+      case 'classifyState':
+        results.progress(msg.state, msg.message, msg.fraction);
+        app.dataset.classify = msg.state;
+        break;
+      case 'results':
+        results.show(msg.results);
+        app.dataset.classify = 'done';
+        break;
+      case 'promptScore':
+        results.showPrompt(msg.result);
+        break;
+      case 'savedPrompts':
+        results.showSaved(msg.prompts);
         break;
     }
   } catch (e) {

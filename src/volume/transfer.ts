@@ -3,7 +3,7 @@
  * threads and the webview boundary without copying voxel data into JSON.
  */
 import type { CenterPlanes, VolumeMeta, VoxelType } from '../protocol';
-import type { Study, Volume, VoxelArray } from './volume';
+import { type Study, Volume, type VoxelArray } from './volume';
 
 export interface TransferVolume {
   meta: VolumeMeta;
@@ -54,6 +54,16 @@ const CTORS: Record<VoxelType, new (b: ArrayBuffer) => VoxelArray> = {
 
 /** A typed view of received voxels in their stored type. */
 export const typedVoxels = (t: VoxelType, data: ArrayBuffer): VoxelArray => new CTORS[t](data);
+
+/** A Volume again on the receiving side (the host runs HLIP pre-processing on what the volume worker read). */
+export function fromTransfer(t: TransferVolume): Volume {
+  const m = t.meta;
+  return new Volume({
+    name: m.name, format: m.format, sources: [], dims: m.dims, frames: m.frames, components: m.dataType === 'rgb24' ? 3 : 1,
+    data: typedVoxels(m.dataType, t.data), rescale: m.rescale, affine: m.affine, modality: m.modality, header: m.header,
+    warnings: m.warnings, invertDisplay: m.invertDisplay, description: m.description,
+  });
+}
 
 /** The three planes through the centre voxel of frame 0 (see CenterPlanes), copied out of the stored array. */
 export function centerPlanes(meta: VolumeMeta, data: ArrayBuffer): CenterPlanes {
