@@ -27,6 +27,30 @@ const COMMAND_IDS: Record<ViewerCommand, string> = {
   screenshotAs: 'hlip.viewer.screenshotAs',
 };
 
+/**
+ * "HLIP: Classify Study": the study in the active viewer; otherwise (or with an Explorer resource) a file or folder the
+ * user picks, opened in the viewer first so the results and maps have somewhere to appear.
+ */
+async function classifyStudy(host: HostServices, uri?: vscode.Uri) {
+  const hlip = host.hlip!;
+  let session = uri ? undefined : ViewerSession.active();
+  if (!session) {
+    if (!uri) {
+      const picked = await vscode.window.showOpenDialog({ title: 'Study to classify (scan file or folder)', canSelectFiles: true, canSelectFolders: true });
+      uri = picked?.[0];
+    }
+    if (!uri) return undefined;
+    const isDir = (await vscode.workspace.fs.stat(uri)).type & vscode.FileType.Directory;
+    if (isDir) session = await openFolderAsStudy(host, uri);
+    else {
+      await vscode.commands.executeCommand('vscode.openWith', uri, 'hlip.volumeViewer');
+      session = ViewerSession.sessions().find((s) => s.source.fsPath === uri!.fsPath);
+    }
+  }
+  if (!session) return undefined;
+  return (await hlip.classify(session))?.results;
+}
+
 export function registerCommands(host: HostServices): vscode.Disposable[] {
   const inActive = (fn: (s: ViewerSession) => unknown) => () => {
     const s = ViewerSession.active();
@@ -39,5 +63,11 @@ export function registerCommands(host: HostServices): vscode.Disposable[] {
       inActive((s) => (uri instanceof vscode.Uri ? s.loadOverlay(uri) : s.post({ type: 'command', command: 'toggleOverlay' })))(),
     ),
     ...VIEWER_COMMANDS.map((c) => vscode.commands.registerCommand(COMMAND_IDS[c], inActive((s) => s.command(c)))),
+    vscode.commands.registerCommand('hlip.classifyStudy', (uri?: vscode.Uri) => classifyStudy(host, uri instanceof vscode.Uri ? uri : undefined)),
+    vscode.commands.registerCommand('hlip.selectModel', async () => (await host.hlip!.selectModel())?.manifest),
+    vscode.commands.registerCommand('hlip.importCheckpoint', async (uri?: vscode.Uri) => (await host.hlip!.importCheckpoint(uri instanceof vscode.Uri ? uri : undefined))?.manifest),
+    vscode.commands.registerCommand('hlip.downloadModel', async (source?: string) => (await host.hlip!.download(typeof source === 'string' ? source : undefined))?.manifest),
+    vscode.commands.registerCommand('hlip.useDemoModel', async () => (await host.hlip!.useDemoModel())?.manifest),
+    vscode.commands.registerCommand('hlip.clearModelCache', () => host.hlip!.clearCache()),
   ];
 }

@@ -2,12 +2,15 @@
 import * as vscode from 'vscode';
 import { registerCommands } from './commands';
 import { VolumeEditorProvider } from './editor';
+import { HlipService } from './hlip-service';
 import { type HostServices, ViewerSession } from './session';
 
 export interface HlipApi {
   /** Open viewers and their messages: used by the extension-host tests and the viewer benchmark. */
   sessions: typeof ViewerSession.sessions;
   onDidReceive: typeof ViewerSession.onDidReceive;
+  /** HLIP state per viewer (classification results), for tests. */
+  hlip: HlipService;
 }
 
 export function activate(context: vscode.ExtensionContext): HlipApi {
@@ -20,8 +23,10 @@ export function activate(context: vscode.ExtensionContext): HlipApi {
     status,
     workerScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'volume-worker.js').fsPath,
   };
-  context.subscriptions.push(log, status, ...VolumeEditorProvider.register(host), ...registerCommands(host));
-  return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive };
+  const hlip = new HlipService(context, log, vscode.Uri.joinPath(context.extensionUri, 'dist', 'hlip-worker.js').fsPath);
+  host.hlip = hlip;
+  context.subscriptions.push(log, status, hlip, ...VolumeEditorProvider.register(host), ...registerCommands(host));
+  return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip };
 }
 
 export function deactivate(): void {}

@@ -12,6 +12,7 @@ import { type TransferStudy, centerPlanes } from '../volume/transfer';
 
 /** Voxel chunk size: large enough to keep the channel busy, small enough to interleave with other messages. */
 const CHUNK_BYTES = 8 * 2 ** 20;
+import type { HlipService } from './hlip-service';
 import { viewerHtml } from './html';
 
 export interface HostServices {
@@ -19,6 +20,7 @@ export interface HostServices {
   log: vscode.LogOutputChannel;
   status: vscode.StatusBarItem;
   workerScript: string;
+  hlip?: HlipService;
 }
 
 export class ViewerSession implements vscode.Disposable {
@@ -70,6 +72,15 @@ export class ViewerSession implements vscode.Disposable {
     }
     ViewerSession.renderedEmitter.fire({ session: this, message: msg });
     switch (msg.type) {
+      case 'classify':
+      case 'cancelClassify':
+      case 'showMap':
+      case 'scorePrompt':
+      case 'savePrompt':
+      case 'removePrompt':
+      case 'exportResults':
+        void this.host.hlip?.onMessage(this, msg);
+        break;
       case 'ready':
         void this.sendStudy();
         break;
@@ -106,6 +117,16 @@ export class ViewerSession implements vscode.Disposable {
   async summary(): Promise<{ name: string; volumes: { name: string; dims: number[] }[]; warnings: string[] }> {
     const s = await this.loadStudy();
     return { name: s.name, volumes: s.volumes.map((v) => ({ name: v.meta.name, dims: v.meta.dims })), warnings: s.warnings };
+  }
+
+  /** The study's volumes as read by the worker (shared by the viewer and HLIP classification). */
+  studyData(): Promise<TransferStudy> {
+    return this.loadStudy();
+  }
+
+  /** Index of the volume the viewer shows now. */
+  get shownVolume(): number {
+    return this.sending < 0 ? 0 : this.sending;
   }
 
   private loadStudy(): Promise<TransferStudy> {
