@@ -7,7 +7,7 @@ import type { Protocol } from '../hlip/preprocess';
 import type { CliOptions } from './options';
 
 export async function classifyCommand(studyPath: string, o: CliOptions, out: (s: string) => void): Promise<number> {
-  const rt: ModelRuntime = await openModelRuntime(o, out);
+  const rt: ModelRuntime = await openModelRuntime(o);
   try {
     const study = await openStudy(studyPath, { wholeSeries: true });
     const c = await classifyStudy(study.volumes, rt.model, rt.engine, {

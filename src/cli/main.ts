@@ -1,22 +1,42 @@
 /** The `hlip` command line: headless use of the same readers and model code as the extension. */
+import { writeDemoModel } from '../hlip/demo-model';
 import { isVolumeError } from '../volume/errors';
+import { classifyCommand } from './classify';
 import { infoCommand } from './info';
+import { UsageError, parseOptions } from './options';
 
 const USAGE = `usage: hlip <command> [options]
 
 commands:
-  info <file|folder>... [--json]   describe each series / scan: dims, spacing, orientation, affine, range, warnings
+  info <file|folder>... [--json]     describe each series / scan: dims, spacing, orientation, affine, range, warnings
+  classify <study> --model <ckpt>    zero-shot scores for a study (file or folder) with an HLIP checkpoint
+           [--json] [--top N] [--ep cuda,cpu] [--protocol mri|head-ct|chest-ct] [--out results.json]
+  demo-model <dir>                   write a small HLIP-architecture checkpoint with seeded RANDOM weights (untrained:
+                                     for trying the pipeline; its scores are meaningless)
+
+options:
+  --model    a checkpoint (.safetensors, .pt, .bin) or a model folder (HF layout: model.safetensors,
+             open_clip_config.json, vocab.txt); converted once to ONNX and cached (--cache DIR, default
+             ~/.cache/hlip-viewer/models, or $HLIP_CACHE)
+  --ep       execution providers in order; a provider that cannot load falls back to the next (said on stderr)
 `;
 
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
-  const flags = new Set(rest.filter((a) => a.startsWith('--')));
-  const args = rest.filter((a) => !a.startsWith('--'));
   const out = (s: string) => process.stdout.write(`${s}\n`);
+  const o = parseOptions(rest);
+  const [first] = o.positional;
   switch (cmd) {
     case 'info':
-      if (args.length === 0) break;
-      await infoCommand(args, flags.has('--json'), out);
+      if (!first) break;
+      await infoCommand(o.positional, o.json, out);
+      return 0;
+    case 'classify':
+      if (!first) break;
+      return classifyCommand(first, o, out);
+    case 'demo-model':
+      if (!first) break;
+      out(writeDemoModel(first));
       return 0;
     case undefined:
     case 'help':
@@ -32,8 +52,13 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e) => {
-    // Typed reader errors are the user's input problem: print the sentence, not a stack.
-    process.stderr.write(`hlip: ${isVolumeError(e) ? `${e.message} [${e.code}]` : e instanceof Error ? e.stack : String(e)}\n`);
+    if (e instanceof UsageError) {
+      process.stderr.write(`hlip: ${e.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    // Typed errors are the user's input problem: print the sentence, not a stack.
+    const typed = isVolumeError(e) || (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.name !== 'Error');
+    process.stderr.write(`hlip: ${typed ? `${(e as Error).message} [${(e as { code: string }).code}]` : e instanceof Error ? e.stack : String(e)}\n`);
     process.exit(1);
   },
 );

@@ -1,0 +1,40 @@
+/** The model side of a CLI run: converted model (cached), inference worker, and the provider that actually ran. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LoadedModel } from '../hlip/classify';
+import { HlipEngine } from '../hlip/engine';
+import { openModel } from '../hlip/loaded-model';
+import { type ModelEntry, ModelStore } from '../hlip/model-store';
+import { resolveProviders } from '../hlip/runtime';
+import { type CliOptions, UsageError } from './options';
+
+export interface ModelRuntime {
+  entry: ModelEntry;
+  model: LoadedModel;
+  engine: HlipEngine;
+}
+
+/** dist/hlip-worker.js next to the bundled CLI; the TypeScript source when run through tsx (tests). */
+export function hlipWorkerScript(): string {
+  const bundled = join(__dirname, 'hlip-worker.js');
+  return existsSync(bundled) ? bundled : join(__dirname, '..', 'hlip', 'worker.ts');
+}
+
+export async function openModelRuntime(o: CliOptions, needText = true): Promise<ModelRuntime> {
+  if (!o.model) throw new UsageError('--model <checkpoint file or model folder> is required (a demo: hlip demo-model DIR, then --model DIR)');
+  const log = (s: string) => o.quiet || process.stderr.write(`${s}\n`);
+  const engine = await HlipEngine.start({ workerScript: hlipWorkerScript(), providers: resolveProviders(o.ep) });
+  try {
+    const store = new ModelStore(o.cache);
+    const entry = await store.importModel(o.model, { engine, vocabPath: o.vocab, onProgress: (stage: string) => log(stage) });
+    await engine.load({ visualPath: entry.visualPath, textPath: needText ? entry.textPath : undefined });
+    const fb = engine.info.visual?.fallback ?? engine.info.text?.fallback;
+    // Always said, even with --json: which provider ran is part of the result's provenance.
+    if (fb) process.stderr.write(`hlip: execution provider fallback: ${fb.reason}\n`);
+    if (entry.manifest.untrained) log('hlip: this model has UNTRAINED (random) weights: its scores are meaningless.');
+    return { entry, model: await openModel(entry), engine };
+  } catch (e) {
+    await engine.dispose();
+    throw e;
+  }
+}
