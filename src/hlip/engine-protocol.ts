@@ -1,0 +1,87 @@
+/** Messages between HlipEngine (caller's thread) and the inference worker. Every request carries an id; the reply echoes it. */
+import type { SessionFallback } from './runtime';
+
+export interface LoadRequest {
+  type: 'load';
+  id: number;
+  visualPath?: string;
+  textPath?: string;
+  providers: string[];
+  intraOpThreads?: number;
+}
+
+export interface EncodeImageRequest {
+  type: 'encodeImage';
+  id: number;
+  /** [1, N, 1, D, H, W] input, transferred. */
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface EncodeTextRequest {
+  type: 'encodeText';
+  id: number;
+  ids: BigInt64Array;
+  mask: BigInt64Array;
+  n: number;
+  L: number;
+}
+
+export interface DisposeRequest {
+  type: 'dispose';
+  id: number;
+}
+
+export type EngineRequest = LoadRequest | EncodeImageRequest | EncodeTextRequest | DisposeRequest;
+
+/** A float32 output and its dims. */
+export interface OutTensor {
+  data: Float32Array;
+  dims: number[];
+}
+
+export interface TowerInfo {
+  provider: string;
+  fallback?: SessionFallback;
+  inputs: string[];
+  outputs: string[];
+  loadMs: number;
+}
+
+export interface LoadResult {
+  visual?: TowerInfo;
+  text?: TowerInfo;
+}
+
+export interface ImageResult {
+  /** [1, P, E], L2-normalised. */
+  embedding: OutTensor;
+  embeddingRaw: OutTensor;
+  /** [1, heads, P + N*L]. */
+  clsAttn: OutTensor;
+  /** [1, N*L, E], DINO.txt models only. */
+  patchProj?: OutTensor;
+  timings: { runMs: number };
+}
+
+export interface TextResult {
+  /** [n, E], L2-normalised. */
+  embedding: OutTensor;
+  embeddingRaw: OutTensor;
+  timings: { runMs: number };
+}
+
+export type ResultOf<R extends EngineRequest> = R extends LoadRequest ? LoadResult
+  : R extends EncodeImageRequest ? ImageResult
+  : R extends EncodeTextRequest ? TextResult
+  : null;
+
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+export type EngineReply =
+  | { type: 'result'; id: number; result: LoadResult | ImageResult | TextResult | null }
+  | { type: 'error'; id: number; error: WireError }
+  | { type: 'progress'; id: number; stage: string; fraction: number };
