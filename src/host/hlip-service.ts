@@ -163,6 +163,9 @@ export class HlipService implements vscode.Disposable {
       );
       this.log.info(`Model ready: ${entry.manifest.name} (${entry.manifest.visual.name}) from ${path}`);
       for (const w of entry.manifest.warnings) this.log.warn(`${entry.manifest.name}: ${w}`);
+      void vscode.window.showInformationMessage(
+        `HLIP: ${entry.manifest.name} is ready (${entry.manifest.visual.name})${entry.manifest.untrained ? ': UNTRAINED weights, scores are meaningless' : ''}.`,
+      );
       return this.setActive(entry);
     } catch (e) {
       if (e instanceof CancelledError || (e as Error).name === 'AbortError') {
