@@ -1,0 +1,238 @@
+/**
+ * Model downloads (only when the user asks): a Hugging Face repo id or a direct http(s) URL. Resumable through a
+ * `<file>.part` and a Range request, sha256-verified when the hub (x-linked-etag of LFS files) or the caller knows it.
+ * Uses node:http/https rather than fetch: VS Code applies its proxy settings to those modules, and the hub's sha256 is on
+ * the redirect response, which fetch's automatic redirects would hide.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { basename, join } from 'node:path';
+
+export type DownloadErrorCode = 'BAD_SOURCE' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'HTTP' | 'NETWORK' | 'CHECKSUM' | 'INCOMPLETE' | 'CANCELLED';
+
+export class DownloadError extends Error {
+  constructor(readonly code: DownloadErrorCode, message: string, readonly url?: string) {
+    super(message);
+    this.name = 'DownloadError';
+  }
+}
+
+export interface DownloadProgress {
+  file: string;
+  bytes: number;
+  total?: number;
+}
+
+export interface DownloadOptions {
+  onProgress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+  hubUrl?: string;
+  /** Branch, tag or commit of a hub repo (default main). */
+  revision?: string;
+  /** Expected sha256 (hex) per file name, or for the single file of a direct URL. */
+  sha256?: Record<string, string> | string;
+  /** Hugging Face token for gated repos; sent to the hub only, never to the CDN it redirects to. */
+  token?: string;
+}
+
+export interface DownloadResult {
+  dir: string;
+  /** Files now in dir (downloaded or already there). */
+  files: string[];
+  /** Optional files the source does not have. */
+  missing: string[];
+}
+
+/** The files of an HLIP checkpoint repo; only the weights are required. */
+export const HUB_FILES: { name: string; required: boolean }[] = [
+  { name: 'model.safetensors', required: true },
+  { name: 'open_clip_config.json', required: false },
+  { name: 'vocab.txt', required: false },
+  { name: 'tokenizer.json', required: false },
+  { name: 'tokenizer_config.json', required: false },
+  { name: 'special_tokens_map.json', required: false },
+];
+
+export async function downloadModel(source: string, destDir: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+  mkdirSync(destDir, { recursive: true });
+  const shaFor = (name: string) => (typeof opts.sha256 === 'string' ? opts.sha256 : opts.sha256?.[name]);
+  if (/^https?:\/\//i.test(source)) {
+    const name = safeName(decodeURIComponent(basename(new URL(source).pathname)));
+    await downloadFile(source, join(destDir, name), { ...opts, sha256: shaFor(name), file: name });
+    return { dir: destDir, files: [name], missing: [] };
+  }
+  if (/^[a-z][a-z0-9+.-]*:/i.test(source)) throw new DownloadError('BAD_SOURCE', `Only http(s) downloads are supported, not ${source.split(':')[0]}:`);
+  const m = /^([\w.-]+\/[\w.-]+?)(?:@([\w./-]+))?$/.exec(source.trim());
+  if (!m) throw new DownloadError('BAD_SOURCE', `Not a Hugging Face repo id (owner/name) or an http(s) URL: ${source}`);
+  const [, repo, rev] = m;
+  const hub = (opts.hubUrl ?? 'https://huggingface.co').replace(/\/+$/, '');
+  const revision = encodeURIComponent(rev ?? opts.revision ?? 'main');
+  const files: string[] = [];
+  const missing: string[] = [];
+  for (const f of HUB_FILES) {
+    const url = `${hub}/${repo}/resolve/${revision}/${f.name}`;
+    try {
+      await downloadFile(url, join(destDir, f.name), { ...opts, sha256: shaFor(f.name), file: f.name });
+      files.push(f.name);
+    } catch (e) {
+      if (e instanceof DownloadError && e.code === 'NOT_FOUND' && !f.required) missing.push(f.name);
+      else if (e instanceof DownloadError && e.code === 'NOT_FOUND') throw new DownloadError('NOT_FOUND', `${repo} has no ${f.name} (404 from ${url})`, url);
+      else throw e;
+    }
+  }
+  return { dir: destDir, files, missing };
+}
+
+const safeName = (n: string) => n.replace(/[^\w.+-]/g, '_').replace(/^\.+/, '') || 'download';
+
+interface FileOptions extends Omit<DownloadOptions, 'sha256' | 'revision'> {
+  sha256?: string;
+  file?: string;
+}
+
+/**
+ * Downloads one URL to `dest`. An existing `dest` is kept (verified when a sha256 is known). Bytes go to `dest.part`;
+ * a later call resumes from its size. The file appears under `dest` only once complete and verified.
+ */
+export async function downloadFile(url: string, dest: string, opts: FileOptions = {}): Promise<{ path: string; bytes: number; sha256?: string }> {
+  const file = opts.file ?? basename(dest);
+  if (opts.signal?.aborted) throw cancelled(url);
+  if (existsSync(dest)) {
+    if (!opts.sha256) return { path: dest, bytes: statSync(dest).size }; // nothing to check it against: keep it
+    const sha = await hashFile(dest);
+    if (sha === opts.sha256.toLowerCase()) return { path: dest, bytes: statSync(dest).size, sha256: sha };
+    unlinkSync(dest); // a stale or damaged copy: fetch it again
+  }
+  const part = dest + '.part';
+  let have = existsSync(part) ? statSync(part).size : 0;
+  const res = await get(url, have ? { Range: `bytes=${have}-` } : {}, opts);
+  const expected = (opts.sha256 ?? res.sha256)?.toLowerCase();
+  if (res.msg.statusCode === 416) {
+    res.msg.resume();
+    // Either the part already holds the whole file (stopped between the last byte and the rename) or it is bogus.
+    const total = Number(/\*\/(\d+)/.exec(String(res.msg.headers['content-range']))?.[1]);
+    if (total !== have) {
+      unlinkSync(part);
+      return downloadFile(url, dest, opts);
+    }
+  } else {
+    if (res.msg.statusCode === 200) have = 0; // no range support (or a changed file): start over
+    else if (res.msg.statusCode === 206) {
+      const start = Number(/bytes (\d+)-/.exec(String(res.msg.headers['content-range']))?.[1]);
+      if (start !== have) {
+        res.msg.destroy();
+        throw new DownloadError('HTTP', `The server resumed at byte ${start}, not ${have}`, url);
+      }
+    }
+    const total = totalOf(res.msg, have);
+    await receive(res.msg, part, have, { file, total, ...opts });
+    const size = statSync(part).size;
+    if (total !== undefined && size !== total) throw new DownloadError('INCOMPLETE', `${file}: got ${size} of ${total} bytes; run again to resume`, url);
+  }
+  const sha = await hashFile(part);
+  if (expected && sha !== expected) {
+    unlinkSync(part);
+    throw new DownloadError('CHECKSUM', `${file}: sha256 ${sha} does not match the expected ${expected}; the download was deleted`, url);
+  }
+  renameSync(part, dest);
+  return { path: dest, bytes: statSync(dest).size, sha256: sha };
+}
+
+function totalOf(msg: IncomingMessage, have: number): number | undefined {
+  const range = /\/(\d+)\s*$/.exec(String(msg.headers['content-range'] ?? ''));
+  if (range) return Number(range[1]);
+  const len = msg.headers['content-length'];
+  return len !== undefined ? Number(len) + (msg.statusCode === 206 ? have : 0) : undefined;
+}
+
+/** Streams the body onto the part file (appending from `have`); on abort or a dropped connection the part stays. */
+function receive(msg: IncomingMessage, part: string, have: number, o: { file: string; total?: number; signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const out = createWriteStream(part, { flags: have ? 'a' : 'w' });
+    let bytes = have;
+    let failed: Error | undefined;
+    const fail = (e: Error) => {
+      if (failed) return;
+      failed = e;
+      msg.destroy();
+      out.end(); // keep what arrived: the next call resumes from it
+    };
+    const onAbort = () => fail(cancelled(o.file));
+    o.signal?.addEventListener('abort', onAbort, { once: true });
+    msg.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      o.onProgress?.({ file: o.file, bytes, total: o.total });
+    });
+    msg.on('aborted', () => fail(new DownloadError('NETWORK', `${o.file}: the connection dropped after ${bytes} bytes; run again to resume`)));
+    msg.on('error', (e) => fail(new DownloadError('NETWORK', `${o.file}: ${e.message}; run again to resume`)));
+    out.on('error', (e) => fail(e));
+    out.on('close', () => {
+      o.signal?.removeEventListener('abort', onAbort);
+      if (failed) reject(failed);
+      else if (!msg.complete) reject(new DownloadError('NETWORK', `${o.file}: the connection closed after ${bytes} bytes; run again to resume`));
+      else resolve();
+    });
+    msg.pipe(out);
+  });
+}
+
+interface Got {
+  msg: IncomingMessage;
+  /** sha256 announced by the hub (x-linked-etag on the LFS redirect, or a 64-hex etag). */
+  sha256?: string;
+}
+
+const sha256Header = (v: string | string[] | undefined): string | undefined => {
+  const s = String(Array.isArray(v) ? v[0] : v ?? '').replace(/^W\//, '').replace(/"/g, '').trim().toLowerCase();
+  return /^[0-9a-f]{64}$/.test(s) ? s : undefined; // a git blob etag (sha1, 40 hex) says nothing about sha256
+};
+
+/** GET with manual redirects (max 10): Range is kept, the token is sent only to the first host. */
+async function get(url: string, headers: Record<string, string>, o: { signal?: AbortSignal; token?: string }): Promise<Got> {
+  let current = new URL(url);
+  const origin = current.host;
+  let sha256: string | undefined;
+  for (let hop = 0; hop <= 10; hop++) {
+    if (current.protocol !== 'http:' && current.protocol !== 'https:') throw new DownloadError('BAD_SOURCE', `Refusing to follow a redirect to ${current.protocol}`, url);
+    const h: Record<string, string> = { 'User-Agent': 'hlip-viewer', 'Accept-Encoding': 'identity', ...headers };
+    if (o.token && current.host === origin) h.Authorization = `Bearer ${o.token}`;
+    const msg = await once(current, h, o.signal);
+    sha256 ??= sha256Header(msg.headers['x-linked-etag']) ?? sha256Header(msg.headers.etag);
+    const status = msg.statusCode ?? 0;
+    if (status >= 300 && status < 400 && msg.headers.location) {
+      msg.resume();
+      current = new URL(msg.headers.location, current);
+      continue;
+    }
+    if (status === 200 || status === 206 || status === 416) return { msg, sha256 };
+    msg.resume();
+    if (status === 404) throw new DownloadError('NOT_FOUND', `Not found (404): ${current.href}`, url);
+    if (status === 401 || status === 403) throw new DownloadError('UNAUTHORIZED', `Access denied (${status}) to ${url}: a gated or private repo needs a token`, url);
+    throw new DownloadError('HTTP', `HTTP ${status} from ${current.href}`, url);
+  }
+  throw new DownloadError('HTTP', `Too many redirects from ${url}`, url);
+}
+
+function once(u: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { headers, signal });
+    req.setTimeout(60_000, () => req.destroy(new DownloadError('NETWORK', `No answer from ${u.host} for 60 s`)));
+    req.on('response', resolve);
+    req.on('error', (e) => reject(signal?.aborted ? cancelled(u.href) : e instanceof DownloadError ? e : new DownloadError('NETWORK', `${u.host}: ${e.message}`, u.href)));
+    req.end();
+  });
+}
+
+const cancelled = (what: string) => new DownloadError('CANCELLED', `Download cancelled: ${what}`);
+
+function hashFile(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path)
+      .on('data', (b) => h.update(b))
+      .on('error', reject)
+      .on('end', () => resolve(h.digest('hex')));
+  });
+}
