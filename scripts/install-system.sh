@@ -2,9 +2,11 @@
 # Debian packages the tests and benchmarks use as oracles and peers:
 #   python3-nibabel / python3-numpy / python3-pydicom  (geometry + voxel oracles, bench peer; /usr/bin/python3 only)
 #   dcm2niix                                              (DICOM series oracle, bench peer)
+#   python3-torch                                         (HLIP reference model for the parity fixtures, tools/hlip_ref)
 set -euo pipefail
 need=()
 /usr/bin/python3 -c 'import nibabel, numpy, pydicom' 2>/dev/null || need+=(python3-nibabel python3-numpy python3-pydicom)
+/usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 command -v dcm2niix >/dev/null || need+=(dcm2niix)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)

@@ -9,4 +9,5 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 bash scripts/install-system.sh
 bash scripts/fetch-fixtures.sh
+bash scripts/make-hlip-fixtures.sh   # HLIP parity fixtures (tools/hlip_ref) -> .cache/hlip-ref
 npm run --silent build
