@@ -69,6 +69,7 @@ function runChild(onnx: string, scans: number): ChildResult {
 
 /** The PyTorch reference on the same model and input size (ms per forward pass), or undefined when unavailable. */
 function torchPeer(ckpt: string, name: string, scans: number): { ms: number; peakKiB: number } | undefined {
+  if (process.env.BENCH_TORCH === '0') return undefined;
   const script = join(ROOT, 'tools', 'hlip_ref', 'bench_ref.py');
   if (!existsSync(script)) return undefined;
   const r = spawnSync('/usr/bin/python3', [script, ckpt, name, String(scans), String(THREADS)], { cwd: ROOT, encoding: 'utf8', maxBuffer: 2 ** 26 });
@@ -76,7 +77,9 @@ function torchPeer(ckpt: string, name: string, scans: number): { ms: number; pea
     console.log(`  torch peer failed: ${r.stderr.trim().split('\n').pop()}`);
     return undefined;
   }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  if (res.skipped) console.log(`  torch peer skipped at ${scans} scans: ${res.skipped}`);
+  return res.skipped ? undefined : res;
 }
 
 function main() {
