@@ -23,7 +23,8 @@ const INVALID_CODEPOINTS = new Set((entityData as { invalidCodepoints: number[] 
 /** Python's str.isspace() set: what `str.split()` / `str.strip()` (open_clip's whitespace_clean) split on. */
 const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_SPACE_RUN = new RegExp(`[${PY_SPACE}]+`, 'g');
-export const isPythonSpace = (ch: string): boolean => new RegExp(`^[${PY_SPACE}]$`).test(ch);
+const PY_SPACE_CHAR = new RegExp(`^[${PY_SPACE}]$`);
+export const isPythonSpace = (ch: string): boolean => PY_SPACE_CHAR.test(ch);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Python html.unescape
