@@ -55,7 +55,8 @@ function minCosine(a: Float32Array, b: Float32Array, E: number): number {
   }
   return worstCos;
 }
-const npyF32 = (p: string) => {
+interface F32Array { data: Float32Array; shape: number[] }
+const npyF32 = (p: string): F32Array => {
   const a = readNpy(p);
   assert.equal(a.dtype, 'float32', p);
   return { data: a.data as Float32Array, shape: a.shape };
@@ -91,7 +92,7 @@ for (const c of cases) {
           for (const N of c.num_scans) {
             const input = npyF32(join(caseDir, `input_${N}.npy`));
             const out = await s.run({ image: new ort.Tensor('float32', input.data, input.shape) });
-            const exp = (name: string) => npyF32(join(caseDir, `expected_${N}_${name}.npy`));
+            const exp = (name: string): F32Array => npyF32(join(caseDir, `expected_${N}_${name}.npy`));
             const E = vcfg.projDim;
             const emb = exp('embedding'), raw = exp('embedding_raw'), attn = exp('cls_attn');
             assert.deepEqual(out.embedding.dims, emb.shape);
