@@ -1,0 +1,121 @@
+/**
+ * Minimal ZIP reader for torch.save archives: central directory (ZIP64 too, for checkpoints over 4 GB), stored or
+ * deflated entries. Entries are read one at a time with positioned reads, so a storage is copied from disk once.
+ */
+import { inflateRawSync } from 'node:zlib';
+import type { ByteSource } from './bytes';
+import { CheckpointError } from './errors';
+
+export interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  size: number;
+  localOffset: number;
+}
+
+const EOCD = 0x06054b50;
+const EOCD64_LOCATOR = 0x07064b50;
+const EOCD64 = 0x06064b50;
+const CENTRAL = 0x02014b50;
+const LOCAL = 0x04034b50;
+const U32_MAX = 0xffffffff;
+
+const u64 = (v: DataView, at: number): number => {
+  const n = v.getBigUint64(at, true);
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('64-bit zip field out of range');
+  return Number(n);
+};
+
+export class ZipReader {
+  private constructor(
+    readonly src: ByteSource,
+    readonly entries: Map<string, ZipEntry>,
+  ) {}
+
+  static async open(src: ByteSource): Promise<ZipReader> {
+    const corrupt = (why: string) => new CheckpointError('CORRUPT', `The checkpoint's zip structure is damaged: ${why}`, src.path);
+    // The end record is within the last 22 + 65535 (comment) bytes.
+    const tailLen = Math.min(src.size, 22 + 0xffff + 20);
+    const tail = await src.read(src.size - tailLen, tailLen, 'the zip end record');
+    const tv = new DataView(tail.buffer);
+    let eocd = -1;
+    for (let i = tailLen - 22; i >= 0; i--) {
+      if (tv.getUint32(i, true) === EOCD) {
+        eocd = i;
+        break;
+      }
+    }
+    if (eocd < 0) throw corrupt('no end-of-archive record (the file is probably truncated)');
+    let count = tv.getUint16(eocd + 10, true);
+    let cdSize = tv.getUint32(eocd + 12, true);
+    let cdOffset = tv.getUint32(eocd + 16, true);
+    if (eocd >= 20 && tv.getUint32(eocd - 20, true) === EOCD64_LOCATOR) {
+      const at = u64(tv, eocd - 20 + 8);
+      const rec = await src.read(at, 56, 'the ZIP64 end record');
+      const rv = new DataView(rec.buffer);
+      if (rv.getUint32(0, true) !== EOCD64) throw corrupt('bad ZIP64 end record');
+      count = u64(rv, 32);
+      cdSize = u64(rv, 40);
+      cdOffset = u64(rv, 48);
+    }
+    if (cdOffset + cdSize > src.size) throw corrupt(`central directory at ${cdOffset}+${cdSize} lies past the end (${src.size} bytes)`);
+    const cd = await src.read(cdOffset, cdSize, 'the zip central directory');
+    const v = new DataView(cd.buffer);
+    const entries = new Map<string, ZipEntry>();
+    const dec = new TextDecoder();
+    let p = 0;
+    for (let k = 0; k < count; k++) {
+      if (p + 46 > cdSize || v.getUint32(p, true) !== CENTRAL) throw corrupt(`central directory entry ${k} is malformed`);
+      const nameLen = v.getUint16(p + 28, true);
+      const extraLen = v.getUint16(p + 30, true);
+      const commentLen = v.getUint16(p + 32, true);
+      if (p + 46 + nameLen + extraLen > cdSize) throw corrupt(`central directory entry ${k} runs past the directory`);
+      const e: ZipEntry = {
+        name: dec.decode(cd.subarray(p + 46, p + 46 + nameLen)),
+        method: v.getUint16(p + 10, true),
+        compressedSize: v.getUint32(p + 20, true),
+        size: v.getUint32(p + 24, true),
+        localOffset: v.getUint32(p + 42, true),
+      };
+      // ZIP64 extra field: only the fields saturated in the fixed record are present, in this order.
+      for (let x = p + 46 + nameLen; x + 4 <= p + 46 + nameLen + extraLen; ) {
+        const id = v.getUint16(x, true);
+        const len = v.getUint16(x + 2, true);
+        if (id === 0x0001) {
+          let q = x + 4;
+          if (e.size === U32_MAX) (e.size = u64(v, q)), (q += 8);
+          if (e.compressedSize === U32_MAX) (e.compressedSize = u64(v, q)), (q += 8);
+          if (e.localOffset === U32_MAX) e.localOffset = u64(v, q);
+        }
+        x += 4 + len;
+      }
+      entries.set(e.name, e);
+      p += 46 + nameLen + extraLen + commentLen;
+    }
+    return new ZipReader(src, entries);
+  }
+
+  /** The entry's uncompressed bytes in a fresh buffer. */
+  async read(e: ZipEntry): Promise<Uint8Array> {
+    const head = await this.src.read(e.localOffset, 30, `the zip header of ${e.name}`);
+    const hv = new DataView(head.buffer);
+    if (hv.getUint32(0, true) !== LOCAL) {
+      throw new CheckpointError('CORRUPT', `The zip entry ${e.name} has no local header where the directory says`, this.src.path);
+    }
+    const start = e.localOffset + 30 + hv.getUint16(26, true) + hv.getUint16(28, true);
+    const raw = await this.src.read(start, e.compressedSize, e.name);
+    if (e.method === 0) return raw;
+    if (e.method === 8) {
+      let out: Buffer;
+      try {
+        out = inflateRawSync(raw);
+      } catch (err) {
+        throw new CheckpointError('CORRUPT', `The compressed zip entry ${e.name} does not inflate: ${(err as Error).message}`, this.src.path);
+      }
+      if (out.length !== e.size) throw new CheckpointError('CORRUPT', `The zip entry ${e.name} inflates to ${out.length} bytes, not ${e.size}`, this.src.path);
+      return new Uint8Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.length));
+    }
+    throw new CheckpointError('UNSUPPORTED', `The zip entry ${e.name} uses compression method ${e.method}; only stored and deflate are read`, this.src.path);
+  }
+}
