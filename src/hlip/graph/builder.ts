@@ -45,7 +45,9 @@ export class GraphBuilder {
   params = 0;
   private readonly i64Cache = new Map<string, string>();
 
-  constructor(private readonly modelPath: string) {
+  /** `opset`: the default-domain opset the graph is written for (some ops changed form at 18). */
+  constructor(private readonly modelPath: string, readonly opset = 17) {
+    if (opset < 17) throw new Error(`opset ${opset}: LayerNormalization needs opset 17 or later`);
     this.location = basename(modelPath) + '.data';
   }
 
@@ -125,7 +127,8 @@ export class GraphBuilder {
   }
 
   /** Encodes the model (graph only; weights are already in the data file). */
-  encode(opset: number, producer = 'hlip-viewer'): Uint8Array {
+  encode(producer = 'hlip-viewer'): Uint8Array {
+    const opset = this.opset;
     if (this.fd !== undefined) {
       closeSync(this.fd);
       this.fd = undefined;
@@ -169,9 +172,11 @@ export class GraphBuilder {
     return this.op('Concat', xs, { axis });
   }
 
-  /** ReduceMean over one axis (opset 17 form: axes as attribute). */
+  /** ReduceMean over one axis (axes an attribute up to opset 17, an input from 18). */
   mean(x: string, axis: number, keepdims = 1): string {
-    return this.op('ReduceMean', [x], { axes: [axis], keepdims });
+    return this.opset >= 18
+      ? this.op('ReduceMean', [x, this.i64([axis])], { keepdims })
+      : this.op('ReduceMean', [x], { axes: [axis], keepdims });
   }
 
   layerNorm(x: string, gamma: string, beta: string, eps: number): string {

@@ -14,10 +14,10 @@ import { Weights } from './weights';
 const T = 'text.transformer.';
 
 export function buildTextOnnx(tensors: TensorMap, cfg: TextConfig, outPath: string, opts: BuildOptions = {}): BuildResult {
-  const g = new GraphBuilder(outPath);
+  const g = new GraphBuilder(outPath, opts.opset ?? 17);
   try {
     textGraph(g, new Weights(tensors), cfg, opts);
-    writeFileSync(outPath, g.encode(opts.opset ?? 17));
+    writeFileSync(outPath, g.encode());
   } catch (e) {
     g.abort();
     throw e;

@@ -29,10 +29,10 @@ const RANK: Record<AttentionLevel, number> = { slice: 0, scan: 1, study: 2 };
 export function buildVisualOnnx(tensors: TensorMap, cfg: VisualConfig, outPath: string, opts: BuildOptions = {}): BuildResult {
   if (cfg.rope) throw new Error(`3D RoPE models are not supported yet (${cfg.name})`);
   if (cfg.schedule.length !== cfg.depth) throw new Error(`schedule has ${cfg.schedule.length} entries for ${cfg.depth} blocks`);
-  const g = new GraphBuilder(outPath);
+  const g = new GraphBuilder(outPath, opts.opset ?? 17);
   try {
     new VisualGraph(g, new Weights(tensors), cfg, opts.attention ?? 'fused').build();
-    writeFileSync(outPath, g.encode(opts.opset ?? 17));
+    writeFileSync(outPath, g.encode());
   } catch (e) {
     g.abort();
     throw e;
