@@ -9,8 +9,9 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync,
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { basename, join } from 'node:path';
+import { CancelledError } from './engine';
 
-export type DownloadErrorCode = 'BAD_SOURCE' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'HTTP' | 'NETWORK' | 'CHECKSUM' | 'INCOMPLETE' | 'CANCELLED';
+export type DownloadErrorCode = 'BAD_SOURCE' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'HTTP' | 'NETWORK' | 'CHECKSUM' | 'INCOMPLETE';
 
 export class DownloadError extends Error {
   constructor(readonly code: DownloadErrorCode, message: string, readonly url?: string) {
@@ -21,7 +22,8 @@ export class DownloadError extends Error {
 
 export interface DownloadProgress {
   file: string;
-  bytes: number;
+  /** Bytes of this file on disk so far (a resumed download starts at the .part's size). */
+  received: number;
   total?: number;
 }
 
@@ -163,7 +165,7 @@ function receive(msg: IncomingMessage, part: string, have: number, o: { file: st
     o.signal?.addEventListener('abort', onAbort, { once: true });
     msg.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
-      o.onProgress?.({ file: o.file, bytes, total: o.total });
+      o.onProgress?.({ file: o.file, received: bytes, total: o.total });
     });
     msg.on('aborted', () => fail(new DownloadError('NETWORK', `${o.file}: the connection dropped after ${bytes} bytes; run again to resume`)));
     msg.on('error', (e) => fail(new DownloadError('NETWORK', `${o.file}: ${e.message}; run again to resume`)));
@@ -225,7 +227,8 @@ function once(u: URL, headers: Record<string, string>, signal?: AbortSignal): Pr
   });
 }
 
-const cancelled = (what: string) => new DownloadError('CANCELLED', `Download cancelled: ${what}`);
+/** The same error as a cancelled inference, so callers handle every cancel alike; the .part is kept for resuming. */
+const cancelled = (what: string) => new CancelledError(`Download cancelled: ${what}`);
 
 function hashFile(path: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -66,6 +66,8 @@ interface Channel {
   post(m: EngineRequest, transfer: ArrayBuffer[]): void;
   /** Stop now (process) or as soon as the current native call returns (thread). */
   stop(): void;
+  /** Settles when the worker has gone. */
+  stopped: Promise<void>;
 }
 
 type Distribute<R> = R extends EngineRequest ? Omit<R, 'id'> : never;
@@ -125,10 +127,20 @@ export class HlipEngine {
     });
   }
 
-  /** Terminates the worker; pending calls reject with CancelledError. The engine cannot be used afterwards. */
+  /** Another engine with the same options and its own worker (model conversion uses one, leaving this one's models alone). */
+  sibling(): Promise<HlipEngine> {
+    return HlipEngine.start(this.opts);
+  }
+
+  /**
+   * Stops the worker; pending calls reject with CancelledError. The engine cannot be used afterwards. Resolves once a
+   * worker process has exited (its files are closed: Windows cannot rename a folder with open model files).
+   */
   async dispose(): Promise<void> {
     this.disposed = true;
+    const stopped = this.worker?.stopped;
     this.kill(new CancelledError('The engine was disposed'));
+    await stopped;
   }
 
   private loadRequest(paths: { visualPath?: string; textPath?: string }): Omit<LoadRequest, 'id'> {
@@ -217,6 +229,7 @@ export class HlipEngine {
     const ch: Channel = {
       post: (m) => child.send(m),
       stop: () => void child.kill('SIGKILL'),
+      stopped: new Promise((r) => child.once('exit', () => r())),
     };
     child.on('message', (m) => this.worker === ch && this.onReply(m as EngineReply));
     child.on('error', (e) => this.crashed(ch, e.message));
@@ -233,6 +246,7 @@ export class HlipEngine {
     let busy = 0;
     let stopping = false;
     const ch: Channel = {
+      stopped: new Promise((r) => w.once('exit', () => r())),
       post: (m, transfer) => {
         busy++;
         w.postMessage(m, transfer);

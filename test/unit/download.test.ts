@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { DownloadError, downloadFile, downloadModel } from '../../src/hlip/download';
+import { CancelledError } from '../../src/hlip/engine';
 
 const REPO = 'owner/hlip-test';
 const weights = randomBytes(3 * 1024 * 1024 + 17);
@@ -101,7 +102,7 @@ describe('downloadModel', () => {
   test('a hub repo: every file present, optional 404s listed, weights verified, redirect followed, token kept on the hub', async () => {
     const dest = fresh('full');
     const progress: number[] = [];
-    const r = await downloadModel(REPO, dest, { hubUrl: hub, token: 'hf_secret', onProgress: (p) => p.file === 'model.safetensors' && progress.push(p.bytes) });
+    const r = await downloadModel(REPO, dest, { hubUrl: hub, token: 'hf_secret', onProgress: (p) => p.file === 'model.safetensors' && progress.push(p.received) });
     assert.deepEqual(r.files, ['model.safetensors', 'open_clip_config.json', 'vocab.txt']);
     assert.deepEqual(r.missing, ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']);
     assert.ok(readFileSync(join(dest, 'model.safetensors')).equals(weights));
@@ -133,8 +134,8 @@ describe('downloadModel', () => {
     const dest = fresh('cancel');
     const ac = new AbortController();
     faults.cutAfter = 500_000; // the server stalls after this much; the abort lands mid-file
-    const p = downloadModel(REPO, dest, { hubUrl: hub, signal: ac.signal, onProgress: (x) => x.bytes >= 500_000 && ac.abort() });
-    await assert.rejects(p, (e: unknown) => e instanceof DownloadError && e.code === 'CANCELLED');
+    const p = downloadModel(REPO, dest, { hubUrl: hub, signal: ac.signal, onProgress: (x) => x.received >= 500_000 && ac.abort() });
+    await assert.rejects(p, (e: unknown) => e instanceof CancelledError);
     const have = statSync(join(dest, 'model.safetensors.part')).size;
     assert.ok(have > 0 && have <= 500_000, `part holds ${have}`);
     faults.cutAfter = 0;

@@ -1,0 +1,98 @@
+/**
+ * ModelStore on real checkpoints (the demo model's HLIP architecture with seeded random weights): conversion to ONNX,
+ * class embeddings through the inference worker, the cache across store instances, atomic cancel, vocab fallback.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { writeDemoModel } from '../../src/hlip/demo-model';
+import { CancelledError, HlipEngine } from '../../src/hlip/engine';
+import { ModelStore } from '../../src/hlip/model-store';
+import { zeroShotSets } from '../../src/hlip/zeroshot';
+
+const WORKER = join(__dirname, '../../src/hlip/worker.ts');
+
+let dir: string;
+let engine: HlipEngine;
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'hlip-store-'));
+  engine = await HlipEngine.start({ workerScript: WORKER, providers: ['cpu'] });
+});
+after(async () => {
+  await engine.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('ModelStore', () => {
+  const root = () => join(dir, 'models');
+
+  test('converts a checkpoint folder: ONNX towers, vocab, class embeddings per set, manifest', async () => {
+    const ckptDir = join(dir, 'demo');
+    writeDemoModel(ckptDir);
+    const stages: [string, number][] = [];
+    const store = new ModelStore(root());
+    const e = await store.importModel(ckptDir, { engine, onProgress: (s, f) => stages.push([s, f]) });
+    const m = e.manifest;
+    assert.equal(m.id.length, 16);
+    assert.equal(e.dir, join(root(), m.id));
+    assert.ok(statSync(e.visualPath).size > 0 && existsSync(e.visualPath + '.data'));
+    assert.ok(e.textPath && existsSync(e.textPath));
+    assert.ok(e.vocabPath && existsSync(e.vocabPath));
+    assert.equal(m.vocab, 'checkpoint');
+    assert.equal(m.untrained, true);
+    assert.equal(m.name, 'demo');
+    assert.ok(m.text && m.visual.projDim === m.text.projDim);
+    assert.equal(typeof m.logitScale, 'number');
+    const sets = zeroShotSets();
+    assert.deepEqual(Object.keys(m.sets).sort(), Object.keys(sets).sort());
+    const emb = store.classEmbeddings(e);
+    for (const [id, s] of Object.entries(m.sets)) {
+      assert.deepEqual(s.classes, sets[id].classnames);
+      const v = emb.get(id)!;
+      assert.equal(v.length, s.rows * s.dim);
+      for (let r = 0; r < s.rows; r++) assert.ok(Math.abs(Math.hypot(...v.subarray(r * s.dim, (r + 1) * s.dim)) - 1) < 1e-4, `${id} row ${r} is unit length`);
+    }
+    // Progress: stages in order, fractions never go back, ends at 1.
+    const fractions = stages.map(([, f]) => f);
+    assert.deepEqual(fractions, [...fractions].sort((a, b) => a - b));
+    assert.equal(stages.at(-1)![1], 1);
+    assert.ok(stages.some(([s]) => /Embedding/.test(s)));
+    assert.deepEqual(readdirSync(root()).filter((n) => n.startsWith('.')), [], 'no temp folder left');
+
+    // A new store on the same folder (a later session) reuses it without converting.
+    const stages2: string[] = [];
+    const again = await new ModelStore(root()).importModel(join(ckptDir, 'model.safetensors'), { engine, onProgress: (s) => stages2.push(s) });
+    assert.equal(again.manifest.id, m.id);
+    assert.equal(again.manifest.created, m.created);
+    assert.ok(!stages2.some((s) => /Building|Embedding/.test(s)), stages2.join(', '));
+    assert.deepEqual((await store.list()).map((x) => x.manifest.id), [m.id]);
+    assert.equal((await store.get(m.id))?.manifest.sha256, m.sha256);
+    assert.equal(await store.get('../../etc'), undefined);
+  });
+
+  test('cancel mid-conversion leaves nothing; a checkpoint without vocab.txt gets the demo vocab and a warning', async () => {
+    const ckptDir = join(dir, 'novocab');
+    writeDemoModel(ckptDir, 7);
+    unlinkSync(join(ckptDir, 'vocab.txt'));
+    const store = new ModelStore(root());
+    const before = readdirSync(root()).sort();
+    const ac = new AbortController();
+    await assert.rejects(
+      store.importModel(ckptDir, { engine, signal: ac.signal, onProgress: (s) => /Embedding/.test(s) && ac.abort() }),
+      (e: unknown) => e instanceof CancelledError,
+    );
+    assert.deepEqual(readdirSync(root()).sort(), before, 'no entry and no temp folder');
+
+    const e = await store.importModel(ckptDir, { engine });
+    assert.equal(e.manifest.vocab, 'demo');
+    assert.ok(e.manifest.warnings.some((w) => /demo vocabulary/.test(w)));
+    assert.equal((await store.list()).length, 2);
+    // The engine the caller passed kept working (conversion used a sibling worker).
+    assert.equal(await store.remove(e.manifest.id), true);
+    assert.equal(await store.get(e.manifest.id), undefined);
+    await store.clear();
+    assert.deepEqual(await store.list(), []);
+  });
+});
