@@ -38,8 +38,8 @@ async function gemmGflops(tokens: number, C: number, threads: number): Promise<n
   const g = new GraphBuilder(path);
   const w = new Float32Array(C * 4 * C).map((_, i) => ((i * 7919) % 1000) / 1e5);
   g.input('x', DataType.FLOAT, [tokens, C]);
-  g.output('y', g.op('MatMul', ['x', g.weight('w', [C, 4 * C], w)]), [tokens, 4 * C]);
-  writeFileSync(path, g.encode(17));
+  g.output('y', g.op('MatMul', ['x', g.weight('w', [C, 4 * C], w)]), [tokens, 4 * C]); // output(name, value, shape)
+  writeFileSync(path, g.encode());
   const s = await ort.InferenceSession.create(path, { intraOpNumThreads: threads, executionProviders: ['cpu'] });
   const x = new ort.Tensor('float32', new Float32Array(tokens * C).fill(0.01), [tokens, C]);
   await s.run({ x });

@@ -1,9 +1,8 @@
 /** The model side of a CLI run: converted model (cached), inference worker, and the provider that actually ran. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LoadedModel } from '../hlip/classify';
+import { type LoadedModel, openModel } from '../hlip/classify';
 import { HlipEngine } from '../hlip/engine';
-import { openModel } from '../hlip/loaded-model';
 import { type ModelEntry, ModelStore } from '../hlip/model-store';
 import { resolveProviders } from '../hlip/runtime';
 import { type CliOptions, UsageError } from './options';
@@ -32,7 +31,7 @@ export async function openModelRuntime(o: CliOptions, needText = true): Promise<
     // Always said, even with --json: which provider ran is part of the result's provenance.
     if (fb) process.stderr.write(`hlip: execution provider fallback: ${fb.reason}\n`);
     if (entry.manifest.untrained) log('hlip: this model has UNTRAINED (random) weights: its scores are meaningless.');
-    return { entry, model: await openModel(entry), engine };
+    return { entry, model: openModel(store, entry), engine };
   } catch (e) {
     await engine.dispose();
     throw e;

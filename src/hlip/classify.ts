@@ -7,9 +7,9 @@ import type { Volume } from '../volume/volume';
 import { gridOf, prefixTokens } from './config';
 import type { HlipEngine } from './engine';
 import type { OutTensor } from './engine-protocol';
-import type { ModelEntry } from './model-store';
+import type { ModelEntry, ModelStore } from './model-store';
 import { type Protocol, type ScanInfo, modelGridToVolume, preprocessStudy } from './preprocess';
-import type { WordPieceTokenizer } from './tokenizer';
+import { WordPieceTokenizer } from './tokenizer';
 import { diagnosisMap, rankScores, scoreSet, setKind, zeroShotSets } from './zeroshot';
 
 /** A converted model ready to run: its manifest, tokenizer and the class embeddings computed at import. */
@@ -17,6 +17,15 @@ export interface LoadedModel {
   entry: ModelEntry;
   tokenizer?: WordPieceTokenizer;
   classEmbeddings: Map<string, Float32Array>;
+}
+
+/** A store entry opened for use: tokenizer from its vocab, class embeddings from its files. */
+export function openModel(store: ModelStore, entry: ModelEntry): LoadedModel {
+  return {
+    entry,
+    tokenizer: entry.vocabPath && entry.textPath ? WordPieceTokenizer.fromFile(entry.vocabPath) : undefined,
+    classEmbeddings: store.classEmbeddings(entry),
+  };
 }
 
 export interface Classification {
@@ -100,7 +109,7 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
     provider: info?.provider ?? 'cpu',
     fallback: info?.fallback?.reason,
     protocol,
-    scans: scans.map((s) => ({ name: s.name, volumeIndex: s.volumeIndex, window: s.window })),
+    scans: scans.map((s) => ({ name: s.name, volumeIndex: s.volumeIndex, window: s.window?.name })),
     sets,
     timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, scoringMs: t3 - t2, totalMs: t3 - t0 },
     maps: { cls: true, perDiagnosis: !!out.patchProj },

@@ -5,11 +5,10 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { type Classification, type LoadedModel, classifyStudy, resultsCsv, scanMap, scorePrompt, tokenValues } from '../hlip/classify';
+import { type Classification, type LoadedModel, classifyStudy, openModel, resultsCsv, scanMap, scorePrompt, tokenValues } from '../hlip/classify';
 import { writeDemoModel } from '../hlip/demo-model';
 import { downloadModel } from '../hlip/download';
 import { CancelledError, HlipEngine } from '../hlip/engine';
-import { openModel } from '../hlip/loaded-model';
 import { type ModelEntry, ModelStore } from '../hlip/model-store';
 import { resolveProviders } from '../hlip/runtime';
 import type { MapRequest, WebviewMessage } from '../protocol';
@@ -54,7 +53,7 @@ export class HlipService implements vscode.Disposable {
     const entry = (await this.activeEntry()) ?? (await this.selectModel());
     if (!entry) return undefined;
     if (this.model?.entry.manifest.id !== entry.manifest.id) {
-      this.model = await openModel(entry);
+      this.model = openModel(this.store, entry);
       const engine = await this.getEngine();
       await engine.load({ visualPath: entry.visualPath, textPath: entry.textPath });
       this.showEngineStatus(engine, entry);
