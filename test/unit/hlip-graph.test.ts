@@ -439,6 +439,13 @@ describe('HLIP text graph', () => {
       const ids2 = ids.map((v, i) => (mask[i] ? v : 17 + (i % 20)));
       const out2 = await s.run(feeds(ids2, mask));
       assert.ok(maxAbs(raw, f32(out2.text_embedding_raw)) < 1e-6, 'pad ids under mask 0 change nothing');
+      // Rows 0-1 trimmed to their longest unpadded length (5): the same embeddings.
+      const cut = (a: number[]) => [0, 1].flatMap((b) => a.slice(b * L, b * L + 5));
+      const out3 = await s.run({
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(cut(ids).map(BigInt)), [2, 5]),
+        attention_mask: new ort.Tensor('int64', BigInt64Array.from(cut(mask).map(BigInt)), [2, 5]),
+      });
+      assert.ok(maxAbs(raw.subarray(0, 2 * E), f32(out3.text_embedding_raw)) < 1e-5, 'trimmed padding');
     });
   }
 });

@@ -33,16 +33,19 @@ function textGraph(g: GraphBuilder, w: Weights, cfg: TextConfig, opts: BuildOpti
   const dense = (x: string, key: string, out: number, inp: number) =>
     g.linear(x, g.weight(`${key}.weight`, [inp, out], transpose2d(w.f32(`${key}.weight`, [out, inp]), out, inp)), vec(`${key}.bias`, out));
 
-  const ids = g.input('input_ids', DataType.INT64, ['n', L]);
-  const mask = g.input('attention_mask', DataType.INT64, ['n', L]);
+  // The sequence length is dynamic (at most contextLength): padded keys get exactly zero weight and the output is
+  // position 0, so a caller may trim a batch to its longest unpadded row for the same result at a fraction of the cost.
+  const ids = g.input('input_ids', DataType.INT64, ['n', 'seq']);
+  const mask = g.input('attention_mask', DataType.INT64, ['n', 'seq']);
 
   // Embeddings: word + token_type 0, then + positions 0..L-1 (HF's order of additions), LayerNorm.
   const e = `${T}embeddings.`;
   const word = g.weight(`${e}word_embeddings.weight`, [cfg.vocabSize, Hd], w.f32(`${e}word_embeddings.weight`, [cfg.vocabSize, Hd]));
   const pos = w.f32(`${e}position_embeddings.weight`, [cfg.maxPositions, Hd]).subarray(0, L * Hd);
   const type0 = w.f32(`${e}token_type_embeddings.weight`, [cfg.typeVocab, Hd]).subarray(0, Hd);
-  let x = g.op('Add', [g.op('Gather', [word, ids], { axis: 0 }), g.weight(`${e}token_type_embeddings.row0`, [Hd], type0.slice())]);
-  x = g.op('Add', [x, g.weight(`${e}position_embeddings.first${L}`, [L, Hd], pos.slice())]);
+  let x = g.op('Add', [g.op('Gather', [word, ids], { axis: 0 }), g.weight(`${e}token_type_embeddings.row0`, [Hd], type0)]);
+  const posW = g.weight(`${e}position_embeddings.first${L}`, [L, Hd], pos);
+  x = g.op('Add', [x, g.op('Slice', [posW, g.i64([0]), g.dims(ids, 1, 2), g.i64([0])])]);
   x = ln(x, `${e}LayerNorm`);
 
   // The QKV projections fused into one MatMul [Hd, 3Hd] (then split): one GEMM instead of three.
