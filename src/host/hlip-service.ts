@@ -39,6 +39,15 @@ export class HlipService implements vscode.Disposable {
     this.store = new ModelStore(vscode.Uri.joinPath(context.globalStorageUri, 'models').fsPath);
     this.statusItem.name = 'HLIP Model';
     this.statusItem.command = 'hlip.selectModel';
+    // New providers take a fresh worker: the running one keeps its sessions until then.
+    context.subscriptions.push(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!e.affectsConfiguration('hlip.executionProviders')) return;
+        void this.engine?.then((en) => en.dispose());
+        this.engine = undefined;
+        this.model = undefined;
+      }),
+    );
   }
 
   // ---- models
