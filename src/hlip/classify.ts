@@ -9,7 +9,7 @@ import type { HlipEngine } from './engine';
 import type { OutTensor } from './engine-protocol';
 import type { ModelEntry, ModelStore } from './model-store';
 import { type Protocol, type ScanInfo, modelGridToVolume, preprocessStudy } from './preprocess';
-import { WordPieceTokenizer } from './tokenizer';
+import { WordPieceTokenizer, trimPadding } from './tokenizer';
 import { diagnosisMap, rankScores, scoreSet, setKind, zeroShotSets } from './zeroshot';
 
 /** A converted model ready to run: its manifest, tokenizer and the class embeddings computed at import. */
@@ -134,7 +134,7 @@ export async function embedPrompt(model: LoadedModel, engine: HlipEngine, text: 
   if (!model.tokenizer || !model.entry.manifest.text) throw new Error('This model has no text tower, so custom prompts cannot be scored.');
   const L = model.entry.manifest.text.contextLength;
   const enc = model.tokenizer.encode(text, L);
-  const out = await engine.encodeText(model.tokenizer.encodeBatch([text], L));
+  const out = await engine.encodeText(trimPadding(model.tokenizer.encodeBatch([text], L)));
   return { embedding: out.embedding.data, pieces: enc.pieces, truncated: enc.truncated };
 }
 

@@ -12,7 +12,7 @@ import type { TextConfig, VisualConfig } from './config';
 import { CancelledError, type HlipEngine } from './engine';
 import { buildTextOnnx, buildVisualOnnx } from './graph';
 import type { CtWindow } from './preprocess';
-import { WordPieceTokenizer } from './tokenizer';
+import { WordPieceTokenizer, trimPadding } from './tokenizer';
 import { buildDemoVocab } from './vocab';
 import { averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from './zeroshot';
 
@@ -270,7 +270,7 @@ async function embedSets(engine: HlipEngine, dir: string, text: TextConfig, sets
     const { texts, textsPerClass } = flattenPrompts(groups);
     const emb = new Float32Array(texts.length * text.projDim);
     for (let i = 0; i < texts.length; i += batch) {
-      const enc = tok.encodeBatch(texts.slice(i, i + batch), text.contextLength);
+      const enc = trimPadding(tok.encodeBatch(texts.slice(i, i + batch), text.contextLength));
       const r = await engine.encodeText(enc, { signal: opts.signal });
       emb.set(r.embedding.data, i * text.projDim);
       doneTexts += enc.n;

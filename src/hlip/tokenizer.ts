@@ -181,3 +181,20 @@ export class WordPieceTokenizer {
     return { ids, mask, n, L };
   }
 }
+
+/**
+ * The batch cut to its longest row: padded positions get exactly zero attention weight, so the text tower's output is
+ * the same, and short prompts cost a fraction of the 256-token context (the class-embedding pass runs ~3000 prompts).
+ * Token ids written for users (embed-text) keep the full context length as HLIP does.
+ */
+export function trimPadding(b: BatchEncoding): BatchEncoding {
+  let len = 1;
+  for (let r = 0; r < b.n; r++) for (let i = b.L - 1; i >= len; i--) if (b.mask[r * b.L + i] !== 0n) { len = i + 1; break; }
+  if (len === b.L) return b;
+  const ids = new BigInt64Array(b.n * len), mask = new BigInt64Array(b.n * len);
+  for (let r = 0; r < b.n; r++) {
+    ids.set(b.ids.subarray(r * b.L, r * b.L + len), r * len);
+    mask.set(b.mask.subarray(r * b.L, r * b.L + len), r * len);
+  }
+  return { ids, mask, n: b.n, L: len };
+}
