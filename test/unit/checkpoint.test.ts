@@ -161,6 +161,26 @@ describe('safetensors', () => {
     assert.equal(c.format, 'safetensors');
     assertSameAsTorch(c.tensors, 'full');
   });
+
+  test('a model folder: open_clip_config.json (HF layout) and vocab.txt are picked up; a broken config is a warning', async () => {
+    const model = tempDir('hf-folder');
+    copyFileSync(f('hf/model.safetensors'), join(model, 'model.safetensors'));
+    copyFileSync(f('full.pt'), join(model, 'pytorch_model.bin')); // model.safetensors is preferred
+    writeFileSync(join(model, 'vocab.txt'), '[PAD]\n[UNK]\n');
+    const config = { model_cfg: { embed_dim: 24, vision_cfg: { timm_model_name: 'x' }, text_cfg: { context_length: 64 } }, preprocess_cfg: { mean: 0.449 } };
+    writeFileSync(join(model, 'open_clip_config.json'), JSON.stringify(config));
+    const c = await loadCheckpoint(model);
+    assert.equal(c.path, join(model, 'model.safetensors'));
+    assert.deepEqual(c.files, [join(model, 'model.safetensors'), join(model, 'open_clip_config.json')]);
+    assert.deepEqual(c.openClipConfig?.modelCfg, config.model_cfg);
+    assert.deepEqual(c.openClipConfig?.preprocessCfg, config.preprocess_cfg);
+    assert.equal(c.vocabPath, join(model, 'vocab.txt'));
+    assert.equal(inferModel(c).text!.contextLength, 64);
+    writeFileSync(join(model, 'open_clip_config.json'), '{"model_cfg": ');
+    const broken = await loadCheckpoint(model);
+    assert.equal(broken.openClipConfig, undefined);
+    assert.match(broken.warnings.join('\n'), /open_clip_config\.json is not valid JSON/);
+  });
 });
 
 describe('damaged files are CORRUPT with a sentence that says what is wrong', () => {
@@ -207,6 +227,20 @@ describe('damaged files are CORRUPT with a sentence that says what is wrong', ()
       /overlap/,
     );
     await rejects(readSafetensors(stHeader('{"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}')), 'UNSUPPORTED', /C64/);
+  });
+  test('random byte damage gives a CheckpointError or a load, never a raw exception', async () => {
+    let seed = 7;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    for (const name of ['views.pt', 'dtypes.pt', 'py.safetensors']) {
+      const orig = readFileSync(f(name));
+      for (let i = 0; i < 100; i++) {
+        const b = Buffer.from(orig);
+        for (let k = 1 + Math.floor(rnd() * 8); k > 0; k--) b[Math.floor(rnd() * b.length)] = Math.floor(rnd() * 256);
+        const p = join(bad, `fuzz-${name}`);
+        writeFileSync(p, b);
+        await loadCheckpoint(p).catch((e: unknown) => assert.ok(e instanceof CheckpointError, `${name} mutant ${i}: ${e}`));
+      }
+    }
   });
   test('neither format, and missing paths', async () => {
     const p = join(bad, 'text.bin');

@@ -101,7 +101,13 @@ async function openFrom(src: ByteSource): Promise<TorchZip> {
     if (t.offset < 0 || last >= numel) {
       throw new CheckpointError('CORRUPT', `A tensor of size [${t.shape}] at offset ${t.offset} reaches past its storage (${numel} elements)`, src.path);
     }
-    return { dtype, shape: t.shape, data: gather(all, t, n) };
+    try {
+      return { dtype, shape: t.shape, data: gather(all, t, n) };
+    } catch (e) {
+      // An expanded (stride 0) tensor can claim far more elements than its storage holds.
+      if (e instanceof RangeError) throw new CheckpointError('CORRUPT', `A tensor of size [${t.shape}] is too large to allocate`, src.path);
+      throw e;
+    }
   };
 
   const materialize = async (v: unknown): Promise<unknown> => {

@@ -34,6 +34,15 @@ export class ZipReader {
   ) {}
 
   static async open(src: ByteSource): Promise<ZipReader> {
+    try {
+      return await ZipReader.parse(src);
+    } catch (e) {
+      if (e instanceof CheckpointError) throw e;
+      throw new CheckpointError('CORRUPT', `The checkpoint's zip structure is damaged: ${(e as Error).message}`, src.path);
+    }
+  }
+
+  private static async parse(src: ByteSource): Promise<ZipReader> {
     const corrupt = (why: string) => new CheckpointError('CORRUPT', `The checkpoint's zip structure is damaged: ${why}`, src.path);
     // The end record is within the last 22 + 65535 (comment) bytes.
     const tailLen = Math.min(src.size, 22 + 0xffff + 20);
@@ -114,7 +123,9 @@ export class ZipReader {
         throw new CheckpointError('CORRUPT', `The compressed zip entry ${e.name} does not inflate: ${(err as Error).message}`, this.src.path);
       }
       if (out.length !== e.size) throw new CheckpointError('CORRUPT', `The zip entry ${e.name} inflates to ${out.length} bytes, not ${e.size}`, this.src.path);
-      return new Uint8Array(out.buffer.slice(out.byteOffset, out.byteOffset + out.length));
+      // A large inflate result owns its ArrayBuffer; a small one may sit in Node's pool and is copied out.
+      if (out.byteOffset === 0 && out.buffer.byteLength === out.length) return new Uint8Array(out.buffer);
+      return new Uint8Array(out);
     }
     throw new CheckpointError('UNSUPPORTED', `The zip entry ${e.name} uses compression method ${e.method}; only stored and deflate are read`, this.src.path);
   }
