@@ -28,6 +28,7 @@ export function buildTextOnnx(tensors: TensorMap, cfg: TextConfig, outPath: stri
 function textGraph(g: GraphBuilder, w: Weights, cfg: TextConfig, opts: BuildOptions): void {
   const Hd = cfg.hidden, L = cfg.contextLength;
   if (L > cfg.maxPositions) throw new Error(`context length ${L} exceeds ${cfg.maxPositions} positions`);
+  if (Hd % cfg.heads) throw new Error(`hidden size ${Hd} is not a multiple of ${cfg.heads} heads`);
   const vec = (key: string, n: number) => g.weight(key, [n], w.f32(key, [n]));
   const ln = (x: string, key: string) => g.layerNorm(x, vec(`${key}.weight`, Hd), vec(`${key}.bias`, Hd), cfg.layerNormEps);
   const dense = (x: string, key: string, out: number, inp: number) =>

@@ -29,6 +29,7 @@ const RANK: Record<AttentionLevel, number> = { slice: 0, scan: 1, study: 2 };
 export function buildVisualOnnx(tensors: TensorMap, cfg: VisualConfig, outPath: string, opts: BuildOptions = {}): BuildResult {
   if (cfg.rope) throw new Error(`3D RoPE models are not supported yet (${cfg.name})`);
   if (cfg.schedule.length !== cfg.depth) throw new Error(`schedule has ${cfg.schedule.length} entries for ${cfg.depth} blocks`);
+  if (cfg.embedDim % cfg.numHeads) throw new Error(`width ${cfg.embedDim} is not a multiple of ${cfg.numHeads} heads`);
   const g = new GraphBuilder(outPath, opts.opset ?? 17);
   try {
     new VisualGraph(g, new Weights(tensors), cfg, opts.attention ?? 'fused').build();
@@ -98,6 +99,7 @@ class VisualGraph {
     if (this.w.has(seqKey)) {
       const M = this.w.shape(seqKey)[1];
       const seq = g.weight(seqKey, [M, C], this.w.f32(seqKey, [1, M, C]));
+      // Rows 0..N-1 (HLIP at batch size 1). N > M would need HLIP's linear resampling; callers cap N at maxNumScans.
       const rows = g.op('Slice', [seq, g.i64([0]), g.dims(tok, 0, 1), g.i64([0])]); // [N, C]
       tok = g.op('Add', [tok, g.reshape(rows, [-1, 1, 1, 1, C])]);
     } else if (cfg.maxNumScans > 1) {
