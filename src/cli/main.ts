@@ -2,6 +2,9 @@
 import { writeDemoModel } from '../hlip/demo-model';
 import { isVolumeError } from '../volume/errors';
 import { classifyCommand } from './classify';
+import { embedCommand } from './embed';
+import { embedTextCommand } from './embed-text';
+import { importCommand } from './import';
 import { infoCommand } from './info';
 import { UsageError, parseOptions } from './options';
 
@@ -11,6 +14,11 @@ commands:
   info <file|folder>... [--json]     describe each series / scan: dims, spacing, orientation, affine, range, warnings
   classify <study> --model <ckpt>    zero-shot scores for a study (file or folder) with an HLIP checkpoint
            [--json] [--top N] [--ep cuda,cpu] [--protocol mri|head-ct|chest-ct] [--out results.json]
+  embed [<study>] --model <ckpt> --out <dir>   image embedding, CLS attention (+ DINO.txt patch_proj) as .npy + meta.json
+        [--input <tensor.npy>] [--ep ...] [--protocol ...]   (--input: a ready float32 [1,scans,1,D,H,W] tensor instead of a study)
+  embed-text --model <ckpt> --out <dir>        text embeddings as .npy: token ids, mask, embeddings (+ class averages)
+        (--prompts <file> | --classes mri|ct|pubbrain5|rsna) [--vocab vocab.txt]
+  import <ckpt|folder> [--vocab F]   convert a checkpoint into the model cache now (ONNX + class embeddings); prints it
   demo-model <dir>                   write a small HLIP-architecture checkpoint with seeded RANDOM weights (untrained:
                                      for trying the pipeline; its scores are meaningless)
 
@@ -34,6 +42,13 @@ async function main(argv: string[]): Promise<number> {
     case 'classify':
       if (!first) break;
       return classifyCommand(first, o, out);
+    case 'embed':
+      return embedCommand(o, out);
+    case 'embed-text':
+      return embedTextCommand(o, out);
+    case 'import':
+      if (!first) break;
+      return importCommand(first, o, out);
     case 'demo-model':
       if (!first) break;
       out(writeDemoModel(first));

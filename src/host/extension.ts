@@ -23,7 +23,8 @@ export function activate(context: vscode.ExtensionContext): HlipApi {
     status,
     workerScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'volume-worker.js').fsPath,
   };
-  const hlip = new HlipService(context, log, vscode.Uri.joinPath(context.extensionUri, 'dist', 'hlip-worker.js').fsPath);
+  const dist = (f: string) => vscode.Uri.joinPath(context.extensionUri, 'dist', f).fsPath;
+  const hlip = new HlipService(context, log, dist('hlip-worker.js'), dist('cli.js'));
   host.hlip = hlip;
   context.subscriptions.push(log, status, hlip, ...VolumeEditorProvider.register(host), ...registerCommands(host));
   return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip };

@@ -13,6 +13,7 @@ import { type ModelEntry, ModelStore } from '../hlip/model-store';
 import { resolveProviders } from '../hlip/runtime';
 import type { MapRequest, WebviewMessage } from '../protocol';
 import { fromTransfer, volumeMeta } from '../volume/transfer';
+import { ImportCancelled, importInChildProcess } from './import-process';
 import type { ViewerSession } from './session';
 
 const ACTIVE_MODEL = 'hlip.activeModel';
@@ -35,6 +36,7 @@ export class HlipService implements vscode.Disposable {
     private readonly context: vscode.ExtensionContext,
     private readonly log: vscode.LogOutputChannel,
     private readonly workerScript: string,
+    private readonly cliScript: string,
   ) {
     this.store = new ModelStore(vscode.Uri.joinPath(context.globalStorageUri, 'models').fsPath);
     this.statusItem.name = 'HLIP Model';
@@ -70,9 +72,12 @@ export class HlipService implements vscode.Disposable {
     return this.model;
   }
 
+  private providers(): string[] {
+    return resolveProviders(vscode.workspace.getConfiguration('hlip').get<string[]>('executionProviders'));
+  }
+
   private getEngine(): Promise<HlipEngine> {
-    const providers = resolveProviders(vscode.workspace.getConfiguration('hlip').get<string[]>('executionProviders'));
-    this.engine ??= HlipEngine.start({ workerScript: this.workerScript, providers, log: (l) => this.log.info(`[inference] ${l}`) });
+    this.engine ??= HlipEngine.start({ workerScript: this.workerScript, providers: this.providers(), log: (l) => this.log.info(`[inference] ${l}`) });
     return this.engine;
   }
 
@@ -151,22 +156,25 @@ export class HlipService implements vscode.Disposable {
   }
 
   private async convert(path: string): Promise<ModelEntry | undefined> {
-    const engine = await this.getEngine();
     try {
       const entry = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `HLIP: converting ${basename(path)}`, cancellable: true },
-        (progress, token) => {
+        async (progress, token) => {
           const abort = new AbortController();
           token.onCancellationRequested(() => abort.abort());
           let last = 0;
-          return this.store.importModel(path, {
-            engine,
+          const id = await importInChildProcess(this.cliScript, path, {
+            cacheDir: this.store.root,
+            providers: this.providers(),
             signal: abort.signal,
-            onProgress: (stage: string, fraction: number) => {
+            onProgress: (stage, fraction) => {
               progress.report({ message: stage, increment: Math.max(0, (fraction - last) * 100) });
               last = fraction;
             },
           });
+          const e = await this.store.get(id);
+          if (!e) throw new Error(`the converted model ${id} is missing from ${this.store.root}`);
+          return e;
         },
       );
       this.log.info(`Model ready: ${entry.manifest.name} (${entry.manifest.visual.name}) from ${path}`);
@@ -176,7 +184,7 @@ export class HlipService implements vscode.Disposable {
       );
       return this.setActive(entry);
     } catch (e) {
-      if (e instanceof CancelledError || (e as Error).name === 'AbortError') {
+      if (e instanceof ImportCancelled) {
         void vscode.window.showInformationMessage('HLIP: model conversion cancelled.');
         return undefined;
       }

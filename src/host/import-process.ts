@@ -1,0 +1,44 @@
+/** Runs `hlip import` (dist/cli.js) in a child process: model conversion off the extension host's thread, killable. */
+import { fork } from 'node:child_process';
+import type { ImportMessage } from '../cli/import';
+
+export interface ImportProcessOptions {
+  cacheDir: string;
+  vocabPath?: string;
+  providers?: string[];
+  signal?: AbortSignal;
+  onProgress?: (stage: string, fraction: number) => void;
+}
+
+export class ImportCancelled extends Error {
+  override name = 'AbortError';
+}
+
+/** Resolves with the converted model's id in the cache; rejects with the child's own error sentence. */
+export function importInChildProcess(cliScript: string, checkpoint: string, o: ImportProcessOptions): Promise<string> {
+  const args = ['import', checkpoint, '--cache', o.cacheDir, '--quiet'];
+  if (o.vocabPath) args.push('--vocab', o.vocabPath);
+  if (o.providers?.length) args.push('--ep', o.providers.join(','));
+  return new Promise((resolve, reject) => {
+    const child = fork(cliScript, args, {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, // VS Code's execPath is Electron
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
+    let stderr = '';
+    let result: ImportMessage | undefined;
+    child.stderr?.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+    child.on('message', (m: ImportMessage) => {
+      if (m.type === 'progress') o.onProgress?.(m.stage, m.fraction);
+      else result = m;
+    });
+    const abort = () => child.kill('SIGKILL');
+    o.signal?.addEventListener('abort', abort, { once: true });
+    child.on('exit', (code) => {
+      o.signal?.removeEventListener('abort', abort);
+      if (o.signal?.aborted) reject(new ImportCancelled('Model conversion cancelled'));
+      else if (result?.type === 'done') resolve(result.id);
+      else if (result?.type === 'error') reject(Object.assign(new Error(result.message), { code: result.code }));
+      else reject(new Error(`the conversion process exited with code ${code}: ${stderr.trim().split('\n').pop() ?? ''}`));
+    });
+  });
+}
