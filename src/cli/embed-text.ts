@@ -13,7 +13,7 @@ import { buildTextOnnx } from '../hlip/graph';
 import { ModelStore } from '../hlip/model-store';
 import { writeNpy } from '../hlip/npy';
 import { resolveProviders } from '../hlip/runtime';
-import { WordPieceTokenizer } from '../hlip/tokenizer';
+import { WordPieceTokenizer, trimPadding } from '../hlip/tokenizer';
 import { type PromptGroup, averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../hlip/zeroshot';
 import { hlipWorkerScript } from './model-runtime';
 import { type CliOptions, UsageError } from './options';
@@ -144,7 +144,8 @@ export async function embedTextCommand(o: CliOptions, out: (s: string) => void):
     const batch = 32; // bounds the attention memory of a large set
     for (let i = 0; i < n; i += batch) {
       const m = Math.min(batch, n - i);
-      const r = await engine.encodeText({ ids: enc.ids.slice(i * L, (i + m) * L), mask: enc.mask.slice(i * L, (i + m) * L), n: m, L });
+      // Cut to the batch's longest prompt: the same embeddings as the full context, at a fraction of the cost.
+      const r = await engine.encodeText(trimPadding({ ids: enc.ids.slice(i * L, (i + m) * L), mask: enc.mask.slice(i * L, (i + m) * L), n: m, L }));
       emb.set(r.embedding.data, i * E);
       raw.set(r.embeddingRaw.data, i * E);
       log(`Embedded ${i + m} / ${n} prompt(s)`);
