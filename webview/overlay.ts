@@ -26,8 +26,9 @@ export class Overlay {
     this.baseToOverlay = mul4(invert4(vol.meta.affine), base.meta.affine);
     this.range = vol.meta.range;
     const [lo, hi] = this.range;
-    // Label maps and attention maps are zero outside the region of interest: hide zero by default.
-    const threshold = lo >= 0 ? 0 : lo + (hi - lo) * 0.5;
+    // Label maps are zero outside the region of interest: hide zero by default. Maps whose values are all positive
+    // (attention) use their own range, so the colours show where within it each voxel lies.
+    const threshold = lo > 0 ? lo : lo === 0 ? 0 : lo + (hi - lo) * 0.5;
     this.settings = { name, visible: true, opacity: 0.5, threshold, colormap: 'heat' };
   }
 

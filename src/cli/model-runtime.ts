@@ -25,7 +25,9 @@ export async function openModelRuntime(o: CliOptions, needText = true): Promise<
   const engine = await HlipEngine.start({ workerScript: hlipWorkerScript(), providers: resolveProviders(o.ep) });
   try {
     const store = new ModelStore(o.cache);
-    const entry = await store.importModel(o.model, { engine, vocabPath: o.vocab, onProgress: (stage: string) => log(stage) });
+    let lastStage = '';
+    const onProgress = (stage: string) => stage !== lastStage && log((lastStage = stage)); // each stage once, not per batch
+    const entry = await store.importModel(o.model, { engine, vocabPath: o.vocab, onProgress });
     await engine.load({ visualPath: entry.visualPath, textPath: needText ? entry.textPath : undefined });
     const fb = engine.info.visual?.fallback ?? engine.info.text?.fallback;
     // Always said, even with --json: which provider ran is part of the result's provenance.

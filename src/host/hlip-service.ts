@@ -310,7 +310,10 @@ export class HlipService implements vscode.Disposable {
     const data = scanMap(c, values, s, vol);
     let lo = Infinity, hi = -Infinity;
     for (const v of data) if (v !== 0) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    const meta = { ...volumeMeta(vol), dataType: 'float32' as const, rescale: null, frames: 1, range: [lo === Infinity ? 0 : Math.min(0, lo), hi === -Infinity ? 1 : hi] as [number, number], header: [], warnings: [] };
+    // The range starts at the smallest value inside the field of view, so the colour scale spans what the model saw
+    // (attention maps vary little in absolute terms); outside it the map is 0 and stays transparent.
+    const range: [number, number] = lo === Infinity ? [0, 1] : [lo, hi];
+    const meta = { ...volumeMeta(vol), dataType: 'float32' as const, rescale: null, frames: 1, range, header: [], warnings: [] };
     const label = map.kind === 'cls' ? 'CLS attention' : map.kind === 'diagnosis' ? map.className : `"${map.text}"`;
     await session.post({ type: 'overlay', name: `HLIP: ${label} (${c.scans[s].name})`, meta, data: data.buffer as ArrayBuffer });
   }

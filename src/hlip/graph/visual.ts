@@ -3,6 +3,7 @@
  * slice / scan / study windows, then open_clip's head (token or DINO.txt pooling).
  */
 import { writeFileSync } from 'node:fs';
+import { CheckpointError } from '../checkpoint/errors';
 import { AttentionLevel, gridOf, prefixTokens, VisualConfig } from '../config';
 import { TensorMap } from '../tensor';
 import { AttentionImpl, firstQueryAttention, selfAttention } from './attention';
@@ -27,7 +28,7 @@ const END = 2 ** 53; // Slice "to the end"
 const RANK: Record<AttentionLevel, number> = { slice: 0, scan: 1, study: 2 };
 
 export function buildVisualOnnx(tensors: TensorMap, cfg: VisualConfig, outPath: string, opts: BuildOptions = {}): BuildResult {
-  if (cfg.rope) throw new Error(`3D RoPE models are not supported yet (${cfg.name})`);
+  if (cfg.rope) throw new CheckpointError('UNSUPPORTED', `3D RoPE models are not supported yet (${cfg.name})`);
   if (cfg.schedule.length !== cfg.depth) throw new Error(`schedule has ${cfg.schedule.length} entries for ${cfg.depth} blocks`);
   if (cfg.embedDim % cfg.numHeads) throw new Error(`width ${cfg.embedDim} is not a multiple of ${cfg.numHeads} heads`);
   const g = new GraphBuilder(outPath, opts.opset ?? 17);
