@@ -41,8 +41,8 @@ export interface Classification {
   prefix: number;
 }
 
-const SET_TITLES: Record<string, string> = { mri: 'Brain MRI (74)', ct: 'Head CT (82)', pubbrain5: 'Pub-Brain-5', rsna: 'RSNA ICH' };
-const SETS_FOR: Record<Protocol, string[]> = { mri: ['mri', 'pubbrain5'], 'head-ct': ['ct', 'rsna'], 'chest-ct': [] };
+const SET_TITLES: Record<string, string> = { mri: 'Brain MRI (74)', ct: 'Head CT (82)', pubbrain5: 'Pub-Brain-5', rsna: 'RSNA ICH', ctrate: 'Chest CT (CT-RATE 16)' };
+const SETS_FOR: Record<Protocol, string[]> = { mri: ['mri', 'pubbrain5'], 'head-ct': ['ct', 'rsna'], 'chest-ct': ['ctrate'] };
 
 /** MRI unless the study is CT; a chest-CT geometry (single-scan 112x336x336 models) selects the chest pipeline. */
 export function chooseProtocol(volumes: Volume[], entry: ModelEntry): Protocol {

@@ -48,14 +48,15 @@ interface RawSet {
   prompts: string[];
   templates: string[];
   template_exception?: { prompt: string; text: string };
+  negative_prompts?: string[];
 }
 
-const KIND: Record<string, ScoreKind> = { mri: 'cosine', ct: 'cosine', rsna: 'cosine', pubbrain5: 'softmax' };
+const KIND: Record<string, ScoreKind> = { mri: 'cosine', ct: 'cosine', rsna: 'cosine', pubbrain5: 'softmax', ctrate: 'pairs' };
 
 /** How a set is scored: 'cosine' unless listed (unknown ids too, the safe raw-score choice). */
 export const setKind = (id: string): ScoreKind => KIND[id] ?? 'cosine';
 
-/** The sets of models/zeroshot.json by id (mri, ct, pubbrain5, rsna; keys in file order). Fresh copies each call. */
+/** The sets of models/zeroshot.json by id (mri, ct, pubbrain5, rsna, ctrate; keys in file order). Fresh copies each call. */
 export function zeroShotSets(): Record<string, ZeroShotSet> {
   const sets = (zeroshotJson as { sets: Record<string, RawSet> }).sets;
   return Object.fromEntries(
@@ -68,6 +69,7 @@ export function zeroShotSets(): Record<string, ZeroShotSet> {
         prompts: [...s.prompts],
         templates: [...s.templates],
         ...(s.template_exception ? { templateException: { ...s.template_exception } } : {}),
+        ...(s.negative_prompts ? { negativePrompts: [...s.negative_prompts] } : {}),
       },
     ]),
   );

@@ -10,7 +10,7 @@ const close = (a: number, b: number, tol = 1e-6, msg?: string) => assert.ok(Math
 
 test('sets, kinds and prompt counts', () => {
   const sets = Object.values(zeroShotSets());
-  assert.deepEqual(sets.map((s) => [s.id, s.kind]), [['mri', 'cosine'], ['ct', 'cosine'], ['pubbrain5', 'softmax'], ['rsna', 'cosine']]);
+  assert.deepEqual(sets.map((s) => [s.id, s.kind]), [['mri', 'cosine'], ['ct', 'cosine'], ['pubbrain5', 'softmax'], ['rsna', 'cosine'], ['ctrate', 'pairs']]);
   const mri = promptsFor(zeroShotSet('mri'));
   assert.equal(mri.length, 74);
   assert.ok(mri.every((g) => g.texts.length === 18));
@@ -45,6 +45,10 @@ test('pairs sets give (negative, positive) groups', () => {
     [1, 'negative', 'The volume shows: Not nodule.'], [1, 'positive', 'The volume shows: Nodule.'],
   ]);
   assert.throws(() => promptsFor({ ...set, negativePrompts: ['x'] }), /no negative prompt/);
+  // HLIP's CT-RATE set (chest CT): 16 findings, one (negative, positive) pair each with the "volume" template.
+  const ctrate = promptsFor(zeroShotSet('ctrate'));
+  assert.equal(ctrate.length, 32);
+  assert.deepEqual([ctrate[2].texts, ctrate[3].texts], [['The volume shows: Not atelectatic.'], ['The volume shows: Atelectasis.']]);
 });
 
 test('template averaging: normalise each, mean, renormalise', () => {

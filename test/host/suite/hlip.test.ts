@@ -42,7 +42,7 @@ test('the built-in demo model converts in the extension host and says it is untr
   assert.ok(demo, 'no manifest returned');
   assert.equal(demo.untrained, true);
   assert.equal(demo.visual.pool, 'dinotxt');
-  assert.deepEqual(Object.keys(demo.sets).sort(), ['ct', 'mri', 'pubbrain5', 'rsna']);
+  assert.deepEqual(Object.keys(demo.sets).sort(), ['ct', 'ctrate', 'mri', 'pubbrain5', 'rsna']);
 }, { timeout: 240_000 });
 
 test('Classify Study on an open MRI: ranked scores for 74 diagnoses and Pub-Brain-5, on cpu', async () => {
