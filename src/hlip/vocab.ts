@@ -17,6 +17,7 @@ interface RawSet {
   prompts: string[];
   templates: string[];
   template_exception?: { prompt: string; text: string };
+  negative_prompts?: string[];
 }
 
 export function buildDemoVocab(): string[] {
@@ -33,7 +34,7 @@ export function buildDemoVocab(): string[] {
   const sets = (zeroshotJson as { sets: Record<string, RawSet> }).sets;
   for (const id of Object.keys(sets).sort()) {
     const s = sets[id];
-    const texts = [...s.classnames, ...s.prompts, ...s.templates.map((t) => t.replace('{}', ' ')), s.template_exception?.text ?? ''];
+    const texts = [...s.classnames, ...s.prompts, ...(s.negative_prompts ?? []), ...s.templates.map((t) => t.replace('{}', ' ')), s.template_exception?.text ?? ''];
     for (const t of texts) for (const w of preTokenize(bertNormalize(t))) words.add(w);
   }
   const taken = new Set<string>([...SPECIAL_TOKENS, ...singles]);
