@@ -150,7 +150,7 @@ export class ResultsPanel {
       .filter(({ r }) => !q || r.className.toLowerCase().includes(q) || r.prompt.toLowerCase().includes(q))
       .map(({ r, rank }) => {
         const width = hi > lo ? (100 * (r.score - lo)) / (hi - lo) : 100;
-        const map = this.mapButton({ kind: 'diagnosis', set: set.name, className: r.className }, 'Map');
+        const map = this.mapButton(set.name === 'custom' ? { kind: 'prompt', text: r.prompt } : { kind: 'diagnosis', set: set.name, className: r.className }, 'Map');
         const bar = el('div', { class: 'bar' });
         bar.style.width = `${width.toFixed(1)}%`; // CSSOM, not a style attribute: the CSP forbids inline styles
         const tr = el(

@@ -145,6 +145,24 @@ export async function scorePrompt(c: Classification, model: LoadedModel, engine:
   return { text, pieces: p.pieces, score: dot, truncated: p.truncated };
 }
 
+export const CUSTOM_SET = 'custom';
+
+/**
+ * The user's saved prompts as a set of their own, scored like the diagnoses (raw cosine) so they rank side by side.
+ * Returns undefined when there are none or the model has no text tower.
+ */
+export async function scoreCustomSet(c: Classification, model: LoadedModel, engine: HlipEngine, prompts: string[]): Promise<ScoreSet | undefined> {
+  if (!prompts.length || !model.tokenizer || !model.entry.manifest.text) return undefined;
+  const out = await engine.encodeText(trimPadding(model.tokenizer.encodeBatch(prompts, model.entry.manifest.text.contextLength)));
+  const E = c.embedding.length;
+  const rows = prompts.map((text, i) => {
+    let dot = 0;
+    for (let k = 0; k < E; k++) dot += out.embedding.data[i * E + k] * c.embedding[k];
+    return { className: text, prompt: text, score: dot };
+  });
+  return { name: CUSTOM_SET, title: 'My prompts', kind: 'cosine', rows: rows.sort((a, b) => b.score - a.score) };
+}
+
 /** Per-patch values over the whole study, [N * d*h*w], for a map request (prefix tokens dropped). */
 export async function tokenValues(c: Classification, map: MapRequest, model: LoadedModel, engine: HlipEngine): Promise<Float32Array> {
   const T = c.clsAttn.dims[2];

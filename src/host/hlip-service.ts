@@ -5,7 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { type Classification, type LoadedModel, classifyStudy, openModel, resultsCsv, scanMap, scorePrompt, tokenValues } from '../hlip/classify';
+import { CUSTOM_SET, type Classification, type LoadedModel, classifyStudy, openModel, resultsCsv, scanMap, scoreCustomSet, scorePrompt, tokenValues } from '../hlip/classify';
 import { writeDemoModel } from '../hlip/demo-model';
 import { downloadModel } from '../hlip/download';
 import { CancelledError, HlipEngine } from '../hlip/engine';
@@ -268,6 +268,7 @@ export class HlipService implements vscode.Disposable {
         () => classifyStudy(volumes, model, engine, { signal: abort.signal, onProgress: (m, f) => post('running', m, f) }),
       );
       st.classification = c;
+      await this.addCustomSet(c, model, engine);
       this.log.info(`Classified ${session.source.fsPath} with ${c.results.model.name} on ${c.results.provider}: ${c.results.timings.totalMs.toFixed(0)} ms`);
       this.showEngineStatus(engine, model.entry);
       await session.post({ type: 'results', results: c.results });
@@ -318,6 +319,13 @@ export class HlipService implements vscode.Disposable {
     await session.post({ type: 'overlay', name: `HLIP: ${label} (${c.scans[s].name})`, meta, data: data.buffer as ArrayBuffer });
   }
 
+  /** The saved prompts as their own ranked set ("My prompts"), replacing an older one. */
+  private async addCustomSet(c: Classification, model: LoadedModel, engine: HlipEngine): Promise<void> {
+    c.results.sets = c.results.sets.filter((s) => s.name !== CUSTOM_SET);
+    const custom = await scoreCustomSet(c, model, engine, this.savedPrompts());
+    if (custom) c.results.sets.push(custom);
+  }
+
   private savedPrompts(): string[] {
     return this.context.globalState.get<string[]>(SAVED_PROMPTS) ?? [];
   }
@@ -347,6 +355,11 @@ export class HlipService implements vscode.Disposable {
           if (msg.type === 'savePrompt') list.push(msg.text);
           await this.context.globalState.update(SAVED_PROMPTS, list);
           await session.post({ type: 'savedPrompts', prompts: list });
+          const c = this.classification(session);
+          if (c && this.model) {
+            await this.addCustomSet(c, this.model, await this.getEngine());
+            await session.post({ type: 'results', results: c.results });
+          }
           return true;
         }
         case 'exportResults':

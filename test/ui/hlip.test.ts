@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { prepareFixtures } from '../host/prepare-fixtures';
 import { type VSCodeUI, hostInstalled, launch } from './driver';
 
-test('classify a study with the demo model: scores, banner, provider, attention overlay, diagnosis map, prompt', { timeout: 420_000 }, async (t) => {
+test('classify a study with the demo model: scores, banner, provider, attention overlay, diagnosis map, prompt, saved prompt set', { timeout: 420_000 }, async (t) => {
   if (!hostInstalled()) {
     if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
     t.skip('code-server / chromium missing: run `npm run setup:host`');
@@ -57,6 +57,15 @@ test('classify a study with the demo model: scores, banner, provider, attention 
     assert.deepEqual(pieces.slice(0, 2), ['[CLS]', 'this']);
     assert.ok(pieces.includes('glioma') && pieces.includes('!') && pieces.at(-1) === '[SEP]', pieces.join(' '));
     t.diagnostic(`screenshot: ${await ui.screenshot('hlip-results-prompt')}`);
+
+    // Saved prompts form a set of their own, ranked next to the diagnoses, and persist (global state).
+    await frame.click('#prompt-save');
+    await frame.waitForSelector('.set-tabs button[data-set="custom"]', { timeout: 60_000 });
+    await frame.click('.set-tabs button[data-set="custom"]');
+    await frame.fill('.results-filter', '');
+    await frame.waitForSelector('#scores tbody tr[data-class="This study shows: Glioma!"]');
+    assert.match(await frame.textContent('#saved-prompts') ?? '', /Glioma!/);
+    t.diagnostic(`screenshot: ${await ui.screenshot('hlip-results-my-prompts')}`);
   } finally {
     await ui.close();
   }
