@@ -61,6 +61,21 @@ function readConfig(weights: string, warnings: string[]): OpenClipConfig | undef
     }
     if ('vision_cfg' in r || 'text_cfg' in r) return { path, modelCfg: r, raw: r };
   }
+  return readParamsTxt(weights);
+}
+
+/**
+ * open_clip's training log `params.txt` ("model: <name>" among "key: value" lines), beside the checkpoint or one folder
+ * up (logs/<run>/params.txt with logs/<run>/checkpoints/epoch_N.pt): it names the model, hence the attention schedule.
+ */
+function readParamsTxt(weights: string): OpenClipConfig | undefined {
+  for (const path of [join(dirname(weights), 'params.txt'), join(dirname(dirname(weights)), 'params.txt')]) {
+    if (!existsSync(path)) continue;
+    const model = /^model:\s*(\S+)\s*$/m.exec(readFileSync(path, 'utf8'))?.[1];
+    if (!model) continue;
+    const modelCfg = { vision_cfg: { timm_model_name: model.replace('clip_', '') } };
+    return { path, modelCfg, raw: { model } };
+  }
   return undefined;
 }
 
