@@ -9,16 +9,9 @@
  */
 import zeroshotJson from '../../models/zeroshot.json';
 import { SPECIAL_TOKENS, bertNormalize, preTokenize } from './tokenizer';
+import type { RawSet } from './zeroshot';
 
 const SUFFIXES = ['s', 'es', 'ed', 'ing', 'al', 'ic', 'ly', 'ion', 'tion', 'oma', 'omas', 'itis', 'osis', 'ous', 'ary', 'ia', 'ity', 'ment', 'er'];
-
-interface RawSet {
-  classnames: string[];
-  prompts: string[];
-  templates: string[];
-  template_exception?: { prompt: string; text: string };
-  negative_prompts?: string[];
-}
 
 export function buildDemoVocab(): string[] {
   const chars: string[] = [];

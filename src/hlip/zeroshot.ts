@@ -43,7 +43,8 @@ export interface RankedScore {
   rank: number;
 }
 
-interface RawSet {
+/** A set as stored in models/zeroshot.json. */
+export interface RawSet {
   classnames: string[];
   prompts: string[];
   templates: string[];
