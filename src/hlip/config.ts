@@ -24,7 +24,7 @@ export interface VisualConfig {
   schedule: AttentionLevel[];
   /** Joint embedding size (output of visual.head.proj). */
   projDim: number;
-  /** 3D RoPE variant: same weights, different attention; not supported by the ONNX builder yet. */
+  /** 3D RoPE variant (HLIPAttentionRope in every block): same weights, different attention; known only from the name. */
   rope: boolean;
 }
 

@@ -222,7 +222,7 @@ test('a visual-only checkpoint (visual.* keys only) embeds like the reference, 1
   assert.equal(meta.model.hasTextTower, false);
 });
 
-test('every variant the converter supports embeds like the reference (--input input_1.npy); RoPE fails clearly', async (t) => {
+test('every variant embeds like the reference (--input input_1.npy; the 3D RoPE one also with 3 scans)', async (t) => {
   const index = join(REF, 'index.json');
   if (!fixture(t, index)) return;
   const cases = (JSON.parse(readFileSync(index, 'utf8')) as { cases: { case: string; checkpoint_keys: string; unsupported: string | null }[] }).cases;
@@ -239,16 +239,17 @@ test('every variant the converter supports embeds like the reference (--input in
     assert.ok(inferModel(await loadCheckpoint(dir)).visual, c.case);
     return { c, ckpt: join(dir, 'model.safetensors') };
   }));
-  const supported = jobs.filter((j) => !j.c.unsupported);
+  assert.deepEqual(jobs.filter((j) => j.c.unsupported).map((j) => j.c.case), [], 'the reference covers every variant');
   // A few at a time: each run is a node process plus an inference worker.
-  for (let i = 0; i < supported.length; i += 4) {
-    await Promise.all(supported.slice(i, i + 4).map((j) => checkAgainstReference(j.c.case, j.ckpt, 1, figures)));
+  for (let i = 0; i < jobs.length; i += 4) {
+    await Promise.all(jobs.slice(i, i + 4).map((j) => checkAgainstReference(j.c.case, j.ckpt, 1, figures)));
   }
-  for (const j of jobs.filter((x) => x.c.unsupported)) {
-    assert.equal(j.c.unsupported, 'rope');
-    const r = await hlip('embed', '--model', j.ckpt, '--input', join(REF, j.c.case, 'input_1.npy'), '--out', join(work, 'rope-out'));
-    assert.equal(r.status, 1, r.stderr);
-    assert.match(r.stderr, /3D RoPE models are not supported yet/);
-    assert.ok(!existsSync(join(work, 'rope-out')), 'nothing written');
+  const rope = jobs.filter((j) => j.c.case.startsWith('ablate_rope_'));
+  assert.equal(rope.length, 1);
+  for (const j of rope) {
+    // 3 scans: the study-level blocks give every scan the same RoPE positions.
+    await checkAgainstReference(j.c.case, j.ckpt, 3, figures);
+    const meta = JSON.parse(readFileSync(join(work, `${j.c.case}-3-${j.ckpt.length}`, 'meta.json'), 'utf8'));
+    assert.equal(meta.model.visual.rope, true, 'meta.json says the model uses RoPE');
   }
 });

@@ -154,6 +154,24 @@ function mha(qs: Vec[], ks: Vec[], vs: Vec[], heads: number, keep?: boolean[]): 
   return { out, p0 };
 }
 
+/**
+ * HLIP's rotate_queries_or_keys on one token's q or k [C] at grid position (z, y, x), per head: dims [a*i, a*(i+1))
+ * of axis i as pairs (x0, x1) -> (x0 cos - x1 sin, x1 cos + x0 sin), angle pos_i * 10000^(-j / (a/2)) for pair j.
+ */
+function ropeRef(v: Vec, heads: number, pos: number[]): Vec {
+  const C = v.length, hd = C / heads, a = 2 * Math.floor(Math.floor(hd / 3) / 2), out = v.slice();
+  for (let hh = 0; hh < heads; hh++) {
+    for (let ax = 0; ax < 3; ax++) {
+      for (let j = 0; j < a / 2; j++) {
+        const i0 = hh * hd + ax * a + 2 * j, ang = pos[ax] / 10000 ** (j / (a / 2)), c = Math.cos(ang), s = Math.sin(ang);
+        out[i0] = v[i0] * c - v[i0 + 1] * s;
+        out[i0 + 1] = v[i0 + 1] * c + v[i0] * s;
+      }
+    }
+  }
+  return out;
+}
+
 interface VisualRef { raw: Vec[]; prefix: Vec[]; clsAttn: number[][][]; patchProj?: Vec[]; windows: number }
 
 function visualRef(m: TensorMap, cfg: VisualConfig, img: Float32Array, N: number): VisualRef {
@@ -178,6 +196,9 @@ function visualRef(m: TensorMap, cfg: VisualConfig, img: Float32Array, N: number
     }
     tokens.push(row);
   }
+  // RoPE positions ride along with the tokens through every re-windowing: (z, y, x) inside the token's own scan.
+  const posOf = new Map<Vec, number[]>();
+  tokens.forEach((row) => row.forEach((t, l) => posOf.set(t, [Math.floor(l / (h * w)), Math.floor(l / w) % h, l % w])));
   const flat = tokens.flat();
   const winLen = (lv: AttentionLevel) => (lv === 'slice' ? h * w : lv === 'scan' ? L : N * L);
   const cls0 = W(`${V}cls_token`), reg = cfg.regTokens ? W(`${V}reg_token`) : new Float64Array(0);
@@ -215,7 +236,10 @@ function visualRef(m: TensorMap, cfg: VisualConfig, img: Float32Array, N: number
     for (const wn of wins) {
       const xs = [...wn.pre, ...wn.tok];
       const qkv = xs.map((x) => lin(layerNorm(x, g1, b1, 1e-6), wq, bq, 3 * C));
-      const { out, p0 } = mha(qkv.map((v) => v.subarray(0, C)), qkv.map((v) => v.subarray(C, 2 * C)), qkv.map((v) => v.subarray(2 * C)), cfg.numHeads);
+      const pos = xs.map((_, t) => (t < P ? undefined : posOf.get(wn.tok[t - P])!));
+      const rot = (v: Vec, t: number) => (cfg.rope && pos[t] ? ropeRef(v, cfg.numHeads, pos[t]!) : v);
+      const { out, p0 } = mha(qkv.map((v, t) => rot(v.subarray(0, C), t)), qkv.map((v, t) => rot(v.subarray(C, 2 * C), t)),
+        qkv.map((v) => v.subarray(2 * C)), cfg.numHeads);
       clsAttn.push(p0);
       const ys = xs.map((x, t) => {
         const a = lin(out[t], wp, bp, C).map((v, c) => v + x[c]);
@@ -224,6 +248,7 @@ function visualRef(m: TensorMap, cfg: VisualConfig, img: Float32Array, N: number
       });
       wn.pre = ys.slice(0, P);
       wn.tok = ys.slice(P);
+      wn.tok.forEach((t, j) => posOf.set(t, pos[P + j]!));
     }
   }
   const windows = wins.length;
@@ -295,6 +320,9 @@ const VARIANTS: Record<string, VisualConfig> = {
   dualdinotxt: tinyVisual({ pool: 'dinotxt', regTokens: 1 }),
   singlescan_slice_scan: tinyVisual({ schedule: ['slice', 'slice', 'scan', 'slice', 'scan'], imgSize: [12, 32, 32] }),
   down_transitions: tinyVisual({ pool: 'dinotxt', regTokens: 1, schedule: ['study', 'scan', 'slice', 'study', 'slice'] }),
+  // 3D RoPE: 3 heads of 8 rotate 3 x 2 dims and leave 2; 2 heads of 12 rotate all 12 (3 x 4). Every level, both ways.
+  rope_dinotxt: tinyVisual({ pool: 'dinotxt', numHeads: 3, rope: true, schedule: ['scan', 'study', 'scan', 'study'] }),
+  rope_all_levels: tinyVisual({ regTokens: 1, rope: true, imgSize: [12, 32, 32], schedule: ['scan', 'slice', 'study', 'slice', 'scan', 'study'] }),
 };
 
 describe('HLIP visual graph', () => {
@@ -382,9 +410,19 @@ describe('HLIP visual graph', () => {
     assert.deepEqual(model.opsetImport.map((o) => o.domain).sort(), ['', 'com.microsoft']);
   });
 
-  test('refuses RoPE models and mismatched heads clearly', () => {
-    const cfg = { ...VARIANTS.dinotxt, rope: true };
-    assert.throws(() => buildVisualOnnx(visualWeights(VARIANTS.dinotxt, 1), cfg, join(dir, 'rope.onnx')), /3D RoPE models are not supported yet/);
+  test('RoPE with fused and explicit attention agrees; it changes the result', async () => {
+    const cfg = VARIANTS.rope_all_levels, tensors = visualWeights(cfg, 6), N = 2, img = image(cfg, N, 8);
+    const outs = [];
+    for (const [attention, rope] of [['fused', true], ['explicit', true], ['fused', false]] as const) {
+      const path = join(dir, `rope_${attention}_${rope}.onnx`);
+      buildVisualOnnx(tensors, { ...cfg, rope }, path, { attention });
+      outs.push(await runVisual(await ort.InferenceSession.create(path), cfg, img, N));
+    }
+    for (const k of ['embedding_raw', 'cls_attn']) assert.ok(maxAbs(f32(outs[0][k]), f32(outs[1][k])) < 1e-5, k);
+    assert.ok(maxAbs(f32(outs[0].embedding_raw), f32(outs[2].embedding_raw)) > 1e-2, 'RoPE matters');
+  });
+
+  test('refuses mismatched heads clearly', () => {
     const tok = { ...VARIANTS.dinotxt, pool: 'token' as const };
     assert.throws(() => buildVisualOnnx(visualWeights(VARIANTS.dinotxt, 1), tok, join(dir, 'pool.onnx')), /head\.proj\.weight is \[16, 48\]/);
   });

@@ -30,6 +30,7 @@ class VisualCfg:
     schedule: List[str]         # one level per block
     proj_dim: int
     mlp_ratio: float = 4.0
+    rope: bool = False          # 3D RoPE in every block (ablate_rope_*: HLIPVisualEncoderRope); no extra weights
 
     @property
     def grid(self) -> Tuple[int, int, int]:
@@ -91,6 +92,35 @@ class PatchEmbed3D(nn.Module):
         return y.permute(0, 2, 3, 4, 1).reshape(b, n, *y.shape[2:], -1)
 
 
+def rope_axis_dim(head_dim: int) -> int:
+    """Dims of a head rotated per axis (d, h, w): the largest even number <= head_dim // 3 (64 -> 20, 60 in all)."""
+    return 2 * ((head_dim // 3) // 2)
+
+
+def rope_rotate(x, pos):
+    """Rotate consecutive pairs (x[2i], x[2i+1]) of x [b, heads, t, D] by pos * 10000^(-i / (D/2)); pos [b, t].
+
+    V-JEPA 2's rotate_queries_or_keys in its fixed form (each pair shares one frequency: repeat_interleave), which
+    is the one HLIP's rope.py uses."""
+    half = x.shape[-1] // 2
+    omega = 1.0 / 10000 ** (torch.arange(half, dtype=x.dtype) / half)           # [D/2]
+    ang = pos.to(x.dtype)[:, None, :, None] * omega                              # [b, 1, t, D/2]
+    cos, sin = ang.cos().repeat_interleave(2, -1), ang.sin().repeat_interleave(2, -1)
+    pairs = x.reshape(*x.shape[:-1], half, 2)
+    partner = torch.stack([-pairs[..., 1], pairs[..., 0]], dim=-1).reshape(x.shape)  # (x0, x1) -> (-x1, x0)
+    return x * cos + partner * sin
+
+
+def apply_rope_3d(x, num_prefix, pos_dhw):
+    """HLIPAttentionRope on q or k [b, heads, t, hd]: prefix tokens untouched; each patch token's first 3 * a dims
+    rotated by its (d, h, w) grid position, a dims per axis (rope_axis_dim); the rest of the head untouched."""
+    a = rope_axis_dim(x.shape[-1])
+    pre, pat = x[:, :, :num_prefix], x[:, :, num_prefix:]
+    parts = [rope_rotate(pat[..., i * a:(i + 1) * a], pos_dhw[..., i]) for i in range(3)]
+    parts.append(pat[..., 3 * a:])
+    return torch.cat([pre, torch.cat(parts, dim=-1)], dim=2)
+
+
 class Attention(nn.Module):
     """timm Attention (qkv with bias, no q/k norm). Written out explicitly so the CLS row can be returned."""
 
@@ -102,10 +132,13 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, dim * 3, bias=True)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x, want_cls_attn=False):
+    def forward(self, x, want_cls_attn=False, rope=None):
+        """rope: None, or (num_prefix, pos_dhw [b, t - num_prefix, 3]) for HLIP's RoPE attention."""
         b, t, c = x.shape
         qkv = self.qkv(x).reshape(b, t, 3, self.num_heads, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]                     # [b, heads, t, hd]
+        if rope is not None:
+            q, k = apply_rope_3d(q, *rope), apply_rope_3d(k, *rope)
         attn = torch.softmax((q * self.scale) @ k.transpose(-2, -1), dim=-1)
         out = (attn @ v).transpose(1, 2).reshape(b, t, c)
         cls_attn = attn[:, :, 0, :] if want_cls_attn else None  # [b, heads, t]: the CLS query's row
@@ -132,8 +165,8 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=1e-6)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
 
-    def forward(self, x, want_cls_attn=False):
-        a, cls_attn = self.attn(self.norm1(x), want_cls_attn)
+    def forward(self, x, want_cls_attn=False, rope=None):
+        a, cls_attn = self.attn(self.norm1(x), want_cls_attn, rope)
         x = x + a
         x = x + self.mlp(self.norm2(x))
         return x, cls_attn
@@ -224,6 +257,14 @@ class HLIPTrunk(nn.Module):
         prefix = torch.cat(prefix, dim=1).expand(windows, -1, -1)
         return torch.cat([prefix, x], dim=1), n, d
 
+    def _rope_positions(self, windows, n):
+        """(d, h, w) grid positions [windows, tokens, 3] of the patch tokens of each window, as HLIP's keep_indices:
+        arange(L) per scan, reshaped along with the tokens at every window switch. So every window level uses each
+        token's position inside its own scan; a study window repeats the same positions for every scan."""
+        gd, gh, gw = self.cfg.grid
+        idx = (torch.arange(n * gd * gh * gw) % (gd * gh * gw)).reshape(windows, -1)
+        return torch.stack([idx // (gh * gw), (idx // gw) % gh, idx % gw], dim=-1)
+
     def forward_features(self, image):
         x = self.patch_embed(image)
         x, n, d = self._pos_embed(x)
@@ -233,7 +274,8 @@ class HLIPTrunk(nn.Module):
             if i > 0:
                 x = self._switch(x, sched[i - 1], sched[i], n, d)
             last = i == len(self.blocks) - 1
-            x, a = blk(x, want_cls_attn=last)
+            rope = (self.num_prefix_tokens, self._rope_positions(x.shape[0], n)) if self.cfg.rope else None
+            x, a = blk(x, want_cls_attn=last, rope=rope)
             if last:
                 cls_attn = a
         x = self._switch(x, sched[-1], 'study', n, d)  # merge a scan/slice-level result to the study

@@ -27,7 +27,8 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 CASES = ['vit_base_multiscan_h3_token1176',                    # slice -> scan -> study, token pooling, seq posemb
          'ablate_seqposemb_vit_base_multiscan_h2_dualdinotxt1568',  # register token, DINO.txt, no seq posemb
          'vit_base_multiscan_h2_dinotxt1568',                  # 8 scans
-         'vit_base_singlescan_h2_token2744']                   # slice + scan, last block scan-level
+         'vit_base_singlescan_h2_token2744',                   # slice + scan, last block scan-level
+         'ablate_rope_vit_base_multiscan_h2_dinotxt1568']      # 3D RoPE in every block
 failures = []
 
 
@@ -58,14 +59,47 @@ def load_case(d):
 # alternative visual forward
 
 
-def alt_block(sd, i, x, heads):
-    """One pre-norm block on x [T, C] with torch's MHA; returns (x, attention weights [heads, T, T])."""
+def alt_rope(y, heads, pos):
+    """3D RoPE on y [T, C] (prefix rows have pos None) as complex multiplication, token by token and axis by axis:
+    pair (y[2i], y[2i+1]) of axis a's block is the complex number y[2i] + i*y[2i+1], times exp(i * p_a * omega_i)."""
+    t, c = y.shape
+    hd = c // heads
+    a = 2 * ((hd // 3) // 2)
+    out = y.clone()
+    for r in range(t):
+        if pos[r] is None:
+            continue
+        for hh in range(heads):
+            for ax in range(3):
+                for i in range(a // 2):
+                    j = hh * hd + ax * a + 2 * i
+                    z = complex(float(y[r, j]), float(y[r, j + 1])) * np.exp(1j * pos[r][ax] * 10000.0 ** (-i / (a / 2)))
+                    out[r, j], out[r, j + 1] = z.real, z.imag
+    return out
+
+
+def alt_block(sd, i, x, heads, pos=None):
+    """One pre-norm block on x [T, C] with torch's MHA; returns (x, attention weights [heads, T, T]).
+    pos: per token None (prefix) or its (d, h, w) grid position, for the RoPE variant."""
     g = lambda n: sd[f'visual.trunk.blocks.{i}.{n}']
     c = x.shape[-1]
-    h = F.layer_norm(x, (c,), g('norm1.weight'), g('norm1.bias'), 1e-6)[:, None]  # [T, 1, C]
-    a, w = F.multi_head_attention_forward(
-        h, h, h, c, heads, g('attn.qkv.weight'), g('attn.qkv.bias'), None, None, False, 0.0,
-        g('attn.proj.weight'), g('attn.proj.bias'), training=False, need_weights=True, average_attn_weights=False)
+    h = F.layer_norm(x, (c,), g('norm1.weight'), g('norm1.bias'), 1e-6)  # [T, C]
+    if pos is None:
+        h = h[:, None]                                                      # [T, 1, C]
+        a, w = F.multi_head_attention_forward(
+            h, h, h, c, heads, g('attn.qkv.weight'), g('attn.qkv.bias'), None, None, False, 0.0,
+            g('attn.proj.weight'), g('attn.proj.bias'), training=False, need_weights=True, average_attn_weights=False)
+    else:
+        # RoPE sits between the projection and the scores: project here, rotate q and k, then torch's MHA with
+        # identity input projections.
+        q, k, v = F.linear(h, g('attn.qkv.weight'), g('attn.qkv.bias')).split(c, dim=-1)
+        q, k = alt_rope(q, heads, pos), alt_rope(k, heads, pos)
+        eye = torch.eye(c, dtype=h.dtype)
+        a, w = F.multi_head_attention_forward(
+            q[:, None], k[:, None], v[:, None], c, heads, None, torch.zeros(3 * c, dtype=h.dtype), None, None, False,
+            0.0, g('attn.proj.weight'), g('attn.proj.bias'), training=False, need_weights=True,
+            average_attn_weights=False, use_separate_proj_weight=True, q_proj_weight=eye, k_proj_weight=eye,
+            v_proj_weight=eye)
     x = x + a[:, 0]
     h = F.layer_norm(x, (c,), g('norm2.weight'), g('norm2.bias'), 1e-6)
     x = x + F.linear(F.gelu(F.linear(h, g('mlp.fc1.weight'), g('mlp.fc1.bias'))), g('mlp.fc2.weight'), g('mlp.fc2.bias'))
@@ -113,7 +147,10 @@ def alt_visual(sd, cfg: VisualCfg, image):
         out = patches.clone()
         for wi in range(windows(level)):
             lo, hi = wi * size[level], (wi + 1) * size[level]
-            y, attn = alt_block(sd, i, torch.cat([prefix[wi], patches[lo:hi]]), cfg.num_heads)
+            # RoPE: a patch token's (z, y, x) inside its own scan, whatever the window level.
+            pos = [None] * P + [((j % L) // (hh * ww), (j % (hh * ww)) // ww, j % ww) for j in range(lo, hi)] \
+                if cfg.rope else None
+            y, attn = alt_block(sd, i, torch.cat([prefix[wi], patches[lo:hi]]), cfg.num_heads, pos)
             prefix[wi], out[lo:hi] = y[:P], y[P:]
             if i == cfg.depth - 1 and windows(level) == 1:
                 cls_row = attn[:, 0]                                          # [heads, P + N*L]
@@ -222,6 +259,23 @@ def main():
                 o32 = f32.visual(img.float())
             errs = {k: float((o32[k].double() - a[k]).abs().max()) for k in a}
             print('       float32 run vs float64: ' + ', '.join(f'{k} {v:.1e}' for k, v in errs.items()))
+            if n > 1 and vcfg.rope:
+                # Sensitivity: the fixtures must notice RoPE left out, and study-wide positions (scan s's tokens at
+                # s*L + l, which HLIP does not do) instead of per-scan ones.
+                trunk = ref.visual.trunk
+                with torch.no_grad():
+                    trunk.cfg.rope = False
+                    plain = ref.visual(img)['embedding']
+                    trunk.cfg.rope = True
+                    orig = trunk._rope_positions
+                    gd, gh, gw = vcfg.grid
+                    trunk._rope_positions = lambda windows, n_: torch.stack(
+                        [(lambda i: [i // (gh * gw), (i // gw) % gh, i % gw])(torch.arange(n_ * gd * gh * gw))[k]
+                         .reshape(windows, -1) for k in range(3)], dim=-1)
+                    wide = ref.visual(img)['embedding']
+                    trunk._rope_positions = orig
+                print(f'       sensitivity: no RoPE moves the embedding by {float((plain - a["embedding"]).abs().max()):.2e}, '
+                      f'study-wide positions by {float((wide - a["embedding"]).abs().max()):.2e}')
             if n > 1 and vcfg.pool == 'token' and len(set(vcfg.schedule)) > 1:
                 # Sensitivity: the fixtures must notice a wrong CLS hand-over (first window's CLS instead of mean).
                 trunk = ref.visual.trunk

@@ -146,7 +146,6 @@ function inferVisual(t: TensorMap, cfg: OpenClipConfig | undefined, warnings: st
     numHeads = C % 64 === 0 ? C / 64 : 1;
     warnings.push(`The number of visual attention heads is not in the config; assuming ${numHeads} (64-dimensional heads).`);
   }
-  if (variant?.rope) warnings.push(`${variant.name} uses 3D RoPE attention, which the ONNX builder does not support yet.`);
 
   return {
     name: variant?.name ?? 'custom',

@@ -76,6 +76,11 @@ export class GraphBuilder {
     return this.tensor(name, dims, DataType.FLOAT, data);
   }
 
+  /** A float32 constant derived from the config rather than the checkpoint (tables); not counted in `params`. */
+  constant(name: string, dims: number[], data: Float32Array): string {
+    return this.tensor(name, dims, DataType.FLOAT, data);
+  }
+
   /** An int64 constant (shapes, axes, indices), deduplicated. */
   i64(vals: number[]): string {
     const key = vals.join(',');

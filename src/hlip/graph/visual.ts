@@ -3,12 +3,12 @@
  * slice / scan / study windows, then open_clip's head (token or DINO.txt pooling).
  */
 import { writeFileSync } from 'node:fs';
-import { CheckpointError } from '../checkpoint/errors';
 import { AttentionLevel, gridOf, prefixTokens, VisualConfig } from '../config';
 import { TensorMap } from '../tensor';
 import { AttentionImpl, firstQueryAttention, selfAttention } from './attention';
 import { GraphBuilder, MS_DOMAIN, transpose2d } from './builder';
 import { DataType } from './onnx-proto';
+import { ropeTables } from './rope';
 import { Weights } from './weights';
 
 export interface BuildOptions {
@@ -28,7 +28,6 @@ const END = 2 ** 53; // Slice "to the end"
 const RANK: Record<AttentionLevel, number> = { slice: 0, scan: 1, study: 2 };
 
 export function buildVisualOnnx(tensors: TensorMap, cfg: VisualConfig, outPath: string, opts: BuildOptions = {}): BuildResult {
-  if (cfg.rope) throw new CheckpointError('UNSUPPORTED', `3D RoPE models are not supported yet (${cfg.name})`);
   if (cfg.schedule.length !== cfg.depth) throw new Error(`schedule has ${cfg.schedule.length} entries for ${cfg.depth} blocks`);
   if (cfg.embedDim % cfg.numHeads) throw new Error(`width ${cfg.embedDim} is not a multiple of ${cfg.numHeads} heads`);
   const g = new GraphBuilder(outPath, opts.opset ?? 17);
@@ -47,6 +46,10 @@ class VisualGraph {
   private readonly P: number;
   private readonly grid: [number, number, number];
   private readonly T = 'visual.trunk.';
+  /** RoPE models: the per-scan tables as graph constants, the pair permutation, and the scan count N [1]. */
+  private rope?: { cos: string; sin: string; perm: string; nScans: string };
+  /** RoPE cos/sin laid out for each window level, built once per graph (see ropeFor). */
+  private readonly ropeLevel = new Map<AttentionLevel, { cos: string; sin: string }>();
 
   constructor(
     private readonly g: GraphBuilder,
@@ -106,6 +109,13 @@ class VisualGraph {
     } else if (cfg.maxNumScans > 1) {
       throw new Error(`${cfg.name}: maxNumScans ${cfg.maxNumScans} but the checkpoint has no ${seqKey}`);
     }
+    if (cfg.rope) {
+      const t = ropeTables(cfg, P), rows = P + d * h * w;
+      this.rope = {
+        cos: g.constant('rope.cos', [rows, C], t.cos), sin: g.constant('rope.sin', [rows, C], t.sin),
+        perm: g.i64(t.perm), nScans: g.dims(tok, 0, 1),
+      };
+    }
 
     // Prefix tokens (CLS, then registers), one copy per window of the first level.
     const prefixData = new Float32Array(P * C);
@@ -123,7 +133,7 @@ class VisualGraph {
       if (next !== level) x = this.rewindow(x, level, next);
       level = next;
       const last = i === cfg.depth - 1;
-      const r = this.block(x, i, last);
+      const r = this.block(x, i, last, level);
       x = r.x;
       if (last) clsAttn = this.studyClsAttention(r.clsAttn, level);
     }
@@ -155,17 +165,49 @@ class VisualGraph {
   }
 
   /** timm Block (pre-norm); with `cls`, also the CLS query's attention probabilities per window [W, heads, T]. */
-  private block(x: string, i: number, cls: boolean): { x: string; clsAttn: string } {
+  private block(x: string, i: number, cls: boolean, level: AttentionLevel): { x: string; clsAttn: string } {
     const { g, C, cfg } = this;
     const k = `${this.T}blocks.${i}.`;
     const qkv = this.linear(this.norm(x, `${k}norm1`), `${k}attn.qkv`, 3 * C, C);
-    const [q, kk, v] = g.opN('Split', [qkv, g.i64([C, C, C])], { axis: -1 }, { outputs: 3 });
+    const [q0, k0, v] = g.opN('Split', [qkv, g.i64([C, C, C])], { axis: -1 }, { outputs: 3 });
+    // RoPE: HLIP rotates q and k in every block; done here because the fused kernel takes them as [B, T, C]. The
+    // CLS row below uses the rotated ones too.
+    const [q, kk] = this.rope ? [q0, k0].map((t) => this.applyRope(t, level)) : [q0, k0];
     const o = selfAttention(g, this.impl, { q, k: kk, v, heads: cfg.numHeads, dim: C });
     x = g.op('Add', [x, this.linear(o, `${k}attn.proj`, C, C)]);
     const hidden = Math.round(cfg.mlpRatio * C);
     const m = g.op('Gelu', [this.linear(this.norm(x, `${k}norm2`), `${k}mlp.fc1`, hidden, C)], {}, { domain: MS_DOMAIN });
     x = g.op('Add', [x, this.linear(m, `${k}mlp.fc2`, C, hidden)]);
     return { x, clsAttn: cls ? firstQueryAttention(g, q, kk, cfg.numHeads, C) : '' };
+  }
+
+  /** rope(x) = x * cos + x[perm] * sin on [W, P + Lw, C] (see rope.ts). */
+  private applyRope(x: string, level: AttentionLevel): string {
+    const g = this.g, { cos, sin } = this.ropeFor(level);
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [g.op('Gather', [x, this.rope!.perm], { axis: 2 }), sin])]);
+  }
+
+  /**
+   * RoPE cos/sin broadcastable against a window batch [W, P + Lw, C] of `level`. Positions are each patch's (z, y, x)
+   * inside its own scan at every level, as HLIP's keep_indices (arange(L) per scan, reshaped with the tokens):
+   * scan: the table as is; study: the scan rows tiled N times (every scan reuses the same positions);
+   * slice: one table per depth slab z [d, P + h*w, C], tiled over the N scans (windows are scan-major).
+   */
+  private ropeFor(level: AttentionLevel): { cos: string; sin: string } {
+    const { g, C, P } = this, r = this.rope!;
+    let t = this.ropeLevel.get(level);
+    if (t) return t;
+    const [d, h, w] = this.grid;
+    const lay = (table: string): string => {
+      if (level === 'scan') return table;
+      const pre = g.slice(table, 0, 0, P), pat = g.slice(table, 0, P, END);
+      if (level === 'study') return g.concat([pre, g.op('Tile', [pat, g.concat([r.nScans, g.i64([1])], 0)])], 0);
+      const perSlab = g.concat([g.op('Expand', [g.reshape(pre, [1, P, C]), g.i64([d, P, C])]), g.reshape(pat, [d, h * w, C])], 1);
+      return g.op('Tile', [perSlab, g.concat([r.nScans, g.i64([1, 1])], 0)]);
+    };
+    t = { cos: lay(r.cos), sin: lay(r.sin) };
+    this.ropeLevel.set(level, t);
+    return t;
   }
 
   /**
