@@ -37,3 +37,19 @@ export function nibabelGrid(nii: string): Grid {
 }
 
 export const gridOf = (v: Volume, frame = 0): Grid => ({ affine: v.affine, dims: [...v.dims], values: v.toFloat32(frame) });
+
+export interface NpyInfo { version: number[]; shape: number[]; dtype: string; fortran: boolean; finite: boolean }
+/** What numpy itself makes of the files: header version, shape, dtype, order. */
+export function numpyView(dir: string, names: string[]): Record<string, NpyInfo> {
+  const py = `
+import json, sys, numpy as np
+d, out = sys.argv[1], {}
+for n in json.loads(sys.argv[2]):
+    with open(d + '/' + n, 'rb') as f:
+        v = np.lib.format.read_magic(f)
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    a = np.load(d + '/' + n)
+    out[n] = {'version': list(v), 'shape': list(a.shape), 'dtype': a.dtype.str, 'fortran': bool(fortran), 'finite': bool(np.isfinite(a).all())}
+print(json.dumps(out))`;
+  return JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', py, dir, JSON.stringify(names)], { encoding: 'utf8' }));
+}

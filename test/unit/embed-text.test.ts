@@ -13,7 +13,7 @@ import { fixText } from '../../src/hlip/text-clean';
 import { readNpy } from '../../src/hlip/npy';
 import { promptsFor, zeroShotSets } from '../../src/hlip/zeroshot';
 import { ROOT, SYSTEM_PYTHON, fixture } from '../fixtures';
-import { tempDir } from '../oracles';
+import { numpyView, tempDir } from '../oracles';
 
 const REF = join(ROOT, '.cache', 'hlip-ref');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -29,20 +29,6 @@ const hlip = (...args: string[]) =>
     );
   });
 
-interface NpyInfo { version: number[]; shape: number[]; dtype: string; fortran: boolean }
-function numpyView(dir: string, names: string[]): Record<string, NpyInfo> {
-  const py = `
-import json, sys, numpy as np
-d, out = sys.argv[1], {}
-for n in json.loads(sys.argv[2]):
-    with open(d + '/' + n, 'rb') as f:
-        v = np.lib.format.read_magic(f)
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-    a = np.load(d + '/' + n)
-    out[n] = {'version': list(v), 'shape': list(a.shape), 'dtype': a.dtype.str, 'fortran': bool(fortran)}
-print(json.dumps(out))`;
-  return JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', py, dir, JSON.stringify(names)], { encoding: 'utf8' }));
-}
 
 /** Token ids of the independent Python WordPiece (the same call as tokenizer.test.ts). */
 function referenceIds(texts: string[], vocabPath: string): number[][] {
@@ -93,10 +79,10 @@ async function checkReference(caseDir: string, ckpt: string, tag: string): Promi
   assert.ok(dRaw <= 1e-4, `${tag}: text_embedding_raw differs by ${dRaw}`);
   figures.push(`${tag}: max |diff| embedding ${d.toExponential(1)}, raw ${dRaw.toExponential(1)}`);
   const np = numpyView(out, ['token_ids.npy', 'attention_mask.npy', 'text_embedding.npy', 'text_embedding_raw.npy']);
-  assert.deepEqual(np['token_ids.npy'], { version: [1, 0], shape: [3, 256], dtype: '<i8', fortran: false });
-  assert.deepEqual(np['attention_mask.npy'], { version: [1, 0], shape: [3, 256], dtype: '<i8', fortran: false });
-  assert.deepEqual(np['text_embedding.npy'], { version: [1, 0], shape: [3, E], dtype: '<f4', fortran: false });
-  assert.deepEqual(np['text_embedding_raw.npy'], { version: [1, 0], shape: [3, E], dtype: '<f4', fortran: false });
+  assert.deepEqual(np['token_ids.npy'], { version: [1, 0], shape: [3, 256], dtype: '<i8', fortran: false, finite: true });
+  assert.deepEqual(np['attention_mask.npy'], { version: [1, 0], shape: [3, 256], dtype: '<i8', fortran: false, finite: true });
+  assert.deepEqual(np['text_embedding.npy'], { version: [1, 0], shape: [3, E], dtype: '<f4', fortran: false, finite: true });
+  assert.deepEqual(np['text_embedding_raw.npy'], { version: [1, 0], shape: [3, E], dtype: '<f4', fortran: false, finite: true });
 }
 
 test('a text-only checkpoint (text.* keys), safetensors and .pt: ids and embeddings equal the PyTorch reference', async (t) => {
@@ -191,7 +177,7 @@ async function checkClasses(ckpt: string, tag: string, set = 'mri'): Promise<{ o
   const d = maxAbs(cls.data, averages(emb.data, E, groups.map((g) => g.texts.length)));
   assert.ok(d <= 1e-6, `class averages differ by ${d}`);
   const np = numpyView(out, ['class_embeddings.npy', 'token_ids.npy']);
-  assert.deepEqual(np['class_embeddings.npy'], { version: [1, 0], shape: [groups.length, E], dtype: '<f4', fortran: false });
+  assert.deepEqual(np['class_embeddings.npy'], { version: [1, 0], shape: [groups.length, E], dtype: '<f4', fortran: false, finite: true });
   assert.deepEqual(np['token_ids.npy'].shape, [meta.texts.length, 256]);
   return { out, classEmb: cls.data };
 }

@@ -15,7 +15,7 @@ import { ModelStore } from '../../src/hlip/model-store';
 import { readNpy, writeNpy } from '../../src/hlip/npy';
 import { openStudy } from '../../src/volume/open';
 import { ROOT, SYSTEM_PYTHON, fixture } from '../fixtures';
-import { tempDir } from '../oracles';
+import { numpyView, tempDir } from '../oracles';
 
 const REF = join(ROOT, '.cache', 'hlip-ref');
 const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
@@ -32,21 +32,6 @@ const hlip = (...args: string[]) =>
     );
   });
 
-interface NpyInfo { version: number[]; shape: number[]; dtype: string; fortran: boolean; finite: boolean }
-/** What numpy itself makes of the files: header version, shape, dtype, order. */
-function numpyView(dir: string, names: string[]): Record<string, NpyInfo> {
-  const py = `
-import json, sys, numpy as np
-d, out = sys.argv[1], {}
-for n in json.loads(sys.argv[2]):
-    with open(d + '/' + n, 'rb') as f:
-        v = np.lib.format.read_magic(f)
-        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-    a = np.load(d + '/' + n)
-    out[n] = {'version': list(v), 'shape': list(a.shape), 'dtype': a.dtype.str, 'fortran': bool(fortran), 'finite': bool(np.isfinite(a).all())}
-print(json.dumps(out))`;
-  return JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', py, dir, JSON.stringify(names)], { encoding: 'utf8' }));
-}
 
 const f32 = (p: string) => {
   const a = readNpy(p);

@@ -12,26 +12,16 @@ import { AttentionLevel, gridOf, TextConfig, VisualConfig } from '../../src/hlip
 import { buildTextOnnx, buildVisualOnnx } from '../../src/hlip/graph';
 import { decodeModel } from '../../src/hlip/graph/onnx-proto';
 import { HostTensor, TensorMap } from '../../src/hlip/tensor';
+import { normalRng } from '../../src/hlip/random-checkpoint';
 
 const dir = mkdtempSync(join(tmpdir(), 'hlip-graph-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 // ---------- seeded weights ----------
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
-}
-
 class RandomMap {
   readonly map: TensorMap = new Map();
   private readonly normal: () => number;
-  constructor(seed: number) { this.normal = rng(seed); }
+  constructor(seed: number) { this.normal = normalRng(seed); }
   add(key: string, shape: number[], std = 0.1, mean = 0): void {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1)).map(() => mean + std * this.normal());
     this.map.set(key, { dtype: 'float32', shape, data });
@@ -297,7 +287,7 @@ const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return m;
 };
 function image(cfg: VisualConfig, N: number, seed: number): Float32Array {
-  const n = rng(seed);
+  const n = normalRng(seed);
   return new Float32Array(N * cfg.imgSize.reduce((a, b) => a * b, 1)).map(() => n());
 }
 async function runVisual(s: ort.InferenceSession, cfg: VisualConfig, img: Float32Array, N: number) {
