@@ -131,7 +131,7 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
 
 /** The text embedding of one prompt (tokenised as HLIP does), L2-normalised, plus its word pieces. */
 export async function embedPrompt(model: LoadedModel, engine: HlipEngine, text: string): Promise<{ embedding: Float32Array; pieces: string[]; truncated: boolean }> {
-  if (!model.tokenizer || !model.entry.manifest.text) throw new Error('This model has no text tower, so custom prompts cannot be scored.');
+  if (!model.tokenizer || !model.entry.manifest.text) throw new Error('This model has no text tower (or no vocab.txt to tokenise with), so prompts cannot be scored.');
   const L = model.entry.manifest.text.contextLength;
   const enc = model.tokenizer.encode(text, L);
   const out = await engine.encodeText(trimPadding(model.tokenizer.encodeBatch([text], L)));

@@ -153,11 +153,11 @@ export class ModelStore {
         buildTextOnnx(ckpt.tensors, spec.text, join(tmp, 'text.onnx'));
         check();
         vocab = writeVocab(ckpt, opts.vocabPath, join(tmp, 'vocab.txt'), spec.text, warnings);
-        if (opts.engine) {
+        if (vocab && opts.engine) {
           sibling = await opts.engine.sibling();
           await sibling.load({ textPath: join(tmp, 'text.onnx') }, { signal });
           await embedSets(sibling, tmp, spec.text, sets, opts, (f) => progress('Embedding the zero-shot class prompts', 0.45 + 0.5 * f));
-        } else warnings.push('Class embeddings were not computed (no inference engine given): zero-shot sets are unavailable.');
+        } else if (vocab) warnings.push('Class embeddings were not computed (no inference engine given): zero-shot sets are unavailable.');
       }
       // Release the text session before renaming: Windows cannot rename a folder holding open model files.
       await sibling?.dispose();
@@ -247,10 +247,14 @@ function writeVocab(ckpt: Checkpoint, given: string | undefined, dest: string, t
   } else if (ckpt.vocabPath) {
     copyFileSync(ckpt.vocabPath, dest);
     source = 'checkpoint';
-  } else {
+  } else if (isUntrained(ckpt)) {
     writeFileSync(dest, `${buildDemoVocab().join('\n')}\n`);
     source = 'demo';
     warnings.push('No vocab.txt beside the checkpoint: prompts are tokenised with the built-in demo vocabulary, not BiomedBERT\'s, so text scores are not meaningful. Put the model\'s vocab.txt next to it and import again.');
+  } else {
+    // A trained text tower read through another vocabulary would give confident nonsense: no zero-shot sets instead.
+    warnings.push('No vocab.txt beside the checkpoint, so prompts cannot be tokenised: zero-shot scores are off (embeddings and attention still work). Put the model\'s vocab.txt (BiomedBERT\'s, from the Hugging Face repo) next to it and import again.');
+    return undefined;
   }
   const size = WordPieceTokenizer.fromFile(dest).size;
   if (size > text.vocabSize) throw new Error(`vocab.txt has ${size} tokens but the text tower's embedding table only ${text.vocabSize}: it belongs to another model`);

@@ -3,10 +3,11 @@
  * class embeddings through the inference worker, the cache across store instances, atomic cancel, vocab fallback.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
 import { writeDemoModel } from '../../src/hlip/demo-model';
 import { CancelledError, HlipEngine } from '../../src/hlip/engine';
 import { ModelStore } from '../../src/hlip/model-store';
@@ -94,5 +95,25 @@ describe('ModelStore', () => {
     assert.equal(await store.get(e.manifest.id), undefined);
     await store.clear();
     assert.deepEqual(await store.list(), []);
+  });
+
+  test('a trained checkpoint without vocab.txt converts without zero-shot sets, never with a stand-in vocabulary', async () => {
+    const ckptDir = join(dir, 'trained-novocab');
+    writeDemoModel(ckptDir, 8);
+    unlinkSync(join(ckptDir, 'vocab.txt'));
+    // The same weights without the untrained marks (safetensors metadata and config flag): a "real" checkpoint.
+    const weights = join(ckptDir, 'model.safetensors');
+    writeSafetensors(weights, (await loadCheckpoint(weights)).tensors);
+    const cfgPath = join(ckptDir, 'open_clip_config.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+    delete cfg.hlip_untrained;
+    writeFileSync(cfgPath, JSON.stringify(cfg));
+
+    const e = await new ModelStore(root()).importModel(ckptDir, { engine });
+    assert.equal(e.manifest.untrained, undefined);
+    assert.equal(e.manifest.vocab, undefined);
+    assert.deepEqual(e.manifest.sets, {});
+    assert.equal(e.vocabPath, undefined);
+    assert.ok(e.manifest.warnings.some((w) => /No vocab\.txt.*zero-shot scores are off/.test(w)), e.manifest.warnings.join('; '));
   });
 });
