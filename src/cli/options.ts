@@ -39,6 +39,7 @@ export function parseOptions(args: string[]): CliOptions {
     else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else positional.push(a);
   }
+  if (v['--protocol'] && !['mri', 'head-ct', 'chest-ct'].includes(v['--protocol'])) throw new UsageError('--protocol is one of mri, head-ct, chest-ct');
   const top = v['--top'] ? Number(v['--top']) : 10;
   if (!Number.isInteger(top) || top < 1) throw new UsageError('--top takes a positive whole number');
   return {
