@@ -34,6 +34,8 @@ export interface Classification {
   embedding: Float32Array;
   embeddingRaw: Float32Array;
   clsAttn: OutTensor;
+  /** [N, d, h, w] CLS attention over the patches, mean over heads. */
+  clsAttnMap?: OutTensor;
   patchProj?: OutTensor;
   input: { data: Float32Array; shape: number[] };
   scans: ScanInfo[];
@@ -121,6 +123,7 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
     embedding,
     embeddingRaw,
     clsAttn: out.clsAttn,
+    clsAttnMap: out.clsAttnMap,
     patchProj: out.patchProj,
     input: { data: pre.data, shape: pre.shape },
     scans,
@@ -167,6 +170,7 @@ export async function scoreCustomSet(c: Classification, model: LoadedModel, engi
 export async function tokenValues(c: Classification, map: MapRequest, model: LoadedModel, engine: HlipEngine): Promise<Float32Array> {
   const T = c.clsAttn.dims[2];
   if (map.kind === 'cls') {
+    if (c.clsAttnMap) return c.clsAttnMap.data;
     const heads = c.clsAttn.dims[1];
     const out = new Float32Array(T - c.prefix);
     for (let h = 0; h < heads; h++) {

@@ -59,6 +59,8 @@ export interface ImageResult {
   embeddingRaw: OutTensor;
   /** [1, heads, P + N*L]. */
   clsAttn: OutTensor;
+  /** [N, d, h, w]: the same over the patches, mean over heads (absent in models built before it existed). */
+  clsAttnMap?: OutTensor;
   /** [1, N*L, E], DINO.txt models only. */
   patchProj?: OutTensor;
   timings: { runMs: number };

@@ -17,7 +17,7 @@ import { buildDemoVocab } from './vocab';
 import { averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from './zeroshot';
 
 /** Bump when the files or the manifest change meaning: older entries are converted again. */
-export const STORE_VERSION = 1;
+export const STORE_VERSION = 2; // 2: visual.onnx has the cls_attn_map(s) outputs
 
 export interface SetEntry {
   /** Class names in order. */

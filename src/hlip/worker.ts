@@ -65,6 +65,7 @@ async function encodeImage(data: Float32Array, shape: number[]): Promise<ImageRe
     embedding: out(o.embedding, 'embedding'),
     embeddingRaw: out(o.embedding_raw, 'embedding_raw'),
     clsAttn: out(o.cls_attn, 'cls_attn'),
+    clsAttnMap: o.cls_attn_map ? out(o.cls_attn_map, 'cls_attn_map') : undefined,
     patchProj: o.patch_proj ? out(o.patch_proj, 'patch_proj') : undefined,
     timings: { runMs: performance.now() - t0 },
   };

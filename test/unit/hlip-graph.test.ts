@@ -349,6 +349,14 @@ describe('HLIP visual graph', () => {
           for (const win of ref.clsAttn) for (let j = 0; j < lw; j++) refAttn.push(win[hh][P + j] / nw);
         }
         assert.ok(maxAbs(attn, refAttn) < 1e-5, `cls_attn vs reference: ${maxAbs(attn, refAttn)}`);
+        // The per-scan maps are cls_attn without the prefix columns, per head and averaged over heads.
+        const H = cfg.numHeads, T = P + N * L;
+        assert.deepEqual(out.cls_attn_maps.dims, [H, N, d, h, w]);
+        assert.deepEqual(out.cls_attn_map.dims, [N, d, h, w]);
+        const perHead = Array.from({ length: H }, (_, hh) => attn.subarray(hh * T + P, (hh + 1) * T));
+        assert.ok(maxAbs(f32(out.cls_attn_maps), perHead.flatMap((r) => [...r])) === 0, 'cls_attn_maps');
+        const mean = Array.from({ length: N * L }, (_, i) => perHead.reduce((a, r) => a + r[i], 0) / H);
+        assert.ok(maxAbs(f32(out.cls_attn_map), mean) < 1e-7, 'cls_attn_map is the head mean');
         if (cfg.pool === 'dinotxt') {
           assert.deepEqual(out.patch_proj.dims, [1, N * L, E]);
           const pp = f32(out.patch_proj), refPP = ref.patchProj!.flatMap((v) => [...v]);

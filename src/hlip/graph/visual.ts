@@ -143,6 +143,10 @@ class VisualGraph {
     g.output('embedding_raw', raw, [1, P, E]);
     g.output('embedding', g.op('LpNormalization', [raw], { axis: -1, p: 2 }), [1, P, E]);
     g.output('cls_attn', clsAttn, [1, cfg.numHeads, 'n_tokens']);
+    // The same attention over the patches only, as maps per scan: [heads, N, d, h, w] and its mean over heads.
+    const maps = g.reshape(g.slice(clsAttn, 2, P, END), [cfg.numHeads, -1, d, h, w]);
+    g.output('cls_attn_maps', maps, [cfg.numHeads, 'n_scans', d, h, w]);
+    g.output('cls_attn_map', g.mean(maps, 0, 0), ['n_scans', d, h, w]);
     if (patchProj) g.output('patch_proj', patchProj, [1, 'n_patches', E]);
   }
 
