@@ -179,6 +179,7 @@ export class ModelStore {
         sets,
         warnings,
         untrained: isUntrained(ckpt) || undefined,
+        ctWindows: ctWindowsOf(ckpt, warnings),
       };
       writeFileSync(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
       const dest = join(this.root, id);
@@ -231,6 +232,20 @@ function weightsFileOf(pathOrDir: string): string | undefined {
 function nameOf(weights: string): string {
   const stem = basename(weights, extname(weights));
   return /^(model|open_clip_model|pytorch_model|open_clip_pytorch_model)$/.test(stem) ? basename(dirname(weights)) : stem;
+}
+
+/**
+ * Head-CT windows a model was trained with, from `hlip_ct_windows` in its open_clip_config.json
+ * ([{name, center, width}, ...] in HU): HLIP does not publish them, so a model folder may carry its own.
+ */
+function ctWindowsOf(ckpt: Checkpoint, warnings: string[]): CtWindow[] | undefined {
+  const raw = ckpt.openClipConfig?.raw.hlip_ct_windows;
+  if (raw === undefined) return undefined;
+  const ok = Array.isArray(raw) && raw.length > 0 &&
+    raw.every((w) => w && typeof w.name === 'string' && Number.isFinite(w.center) && Number.isFinite(w.width) && w.width > 0);
+  if (ok) return raw.map((w) => ({ name: w.name, center: w.center, width: w.width }));
+  warnings.push('hlip_ct_windows in the model config is not a list of {name, center, width > 0}: the default head-CT windows are used.');
+  return undefined;
 }
 
 function isUntrained(ckpt: Checkpoint): boolean {

@@ -97,7 +97,7 @@ describe('ModelStore', () => {
     assert.deepEqual(await store.list(), []);
   });
 
-  test('a trained checkpoint without vocab.txt converts without zero-shot sets, never with a stand-in vocabulary', async () => {
+  test('a trained checkpoint without vocab.txt converts without zero-shot sets (never a stand-in vocabulary); its head-CT windows come from its config', async () => {
     const ckptDir = join(dir, 'trained-novocab');
     writeDemoModel(ckptDir, 8);
     unlinkSync(join(ckptDir, 'vocab.txt'));
@@ -107,6 +107,7 @@ describe('ModelStore', () => {
     const cfgPath = join(ckptDir, 'open_clip_config.json');
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
     delete cfg.hlip_untrained;
+    cfg.hlip_ct_windows = [{ name: 'brain', center: 35, width: 90 }, { name: 'bone', center: 500, width: 2000 }];
     writeFileSync(cfgPath, JSON.stringify(cfg));
 
     const e = await new ModelStore(root()).importModel(ckptDir, { engine });
@@ -115,5 +116,7 @@ describe('ModelStore', () => {
     assert.deepEqual(e.manifest.sets, {});
     assert.equal(e.vocabPath, undefined);
     assert.ok(e.manifest.warnings.some((w) => /No vocab\.txt.*zero-shot scores are off/.test(w)), e.manifest.warnings.join('; '));
+    // The model's own head-CT windows travel in its config (HLIP does not publish the ones it used).
+    assert.deepEqual(e.manifest.ctWindows, [{ name: 'brain', center: 35, width: 90 }, { name: 'bone', center: 500, width: 2000 }]);
   });
 });
