@@ -309,10 +309,18 @@ export class HlipService implements vscode.Disposable {
     if (s < 0) s = 0;
     const vol = fromTransfer(study.volumes[c.scans[s].volumeIndex]);
     const data = scanMap(c, values, s, vol);
+    // Voxels the model never saw (cropped away) come back as exactly 0: make them NaN, which the overlay never paints,
+    // so a map with negative values (patch_proj . text) does not tint them. The range is that of the field of view, so
+    // the colour scale spans what the model saw (attention maps vary little in absolute terms).
     let lo = Infinity, hi = -Infinity;
-    for (const v of data) if (v !== 0) { if (v < lo) lo = v; if (v > hi) hi = v; }
-    // The range starts at the smallest value inside the field of view, so the colour scale spans what the model saw
-    // (attention maps vary little in absolute terms); outside it the map is 0 and stays transparent.
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (v === 0) data[i] = NaN;
+      else {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+    }
     const range: [number, number] = lo === Infinity ? [0, 1] : [lo, hi];
     const meta = { ...volumeMeta(vol), dataType: 'float32' as const, rescale: null, frames: 1, range, header: [], warnings: [] };
     const label = map.kind === 'cls' ? 'CLS attention' : map.kind === 'diagnosis' ? map.className : `"${map.text}"`;
