@@ -378,11 +378,13 @@ describe('inferModel', () => {
     assert.equal(demo.visual!.schedule[2], 'study');
   });
 
-  test('a config naming the RoPE variant is followed (no warning: the builder supports it); weights alone mean no RoPE', () => {
+  test('a config naming the RoPE variant is followed (no warning: the builder supports it); weights alone mean no RoPE, with a warning', () => {
     const spec = inferModel({ tensors: synth({}), openClipConfig: cfg('ablate_rope_vit_base_multiscan_h2_dinotxt1568') });
     assert.equal(spec.visual!.rope, true);
     assert.doesNotMatch(spec.warnings.join('\n'), /RoPE/);
-    assert.equal(inferModel({ tensors: synth({}) }).visual!.rope, false);
+    const bare = inferModel({ tensors: synth({}) });
+    assert.equal(bare.visual!.rope, false);
+    assert.match(bare.warnings.join('\n'), /ablate_rope_vit_base_multiscan_h2_dinotxt1568 has exactly these weights/, 'the user is told RoPE cannot be seen');
   });
 
   test('NOT_HLIP for a ResNet, naming what was expected', async () => {

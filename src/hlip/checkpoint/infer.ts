@@ -126,6 +126,10 @@ function inferVisual(t: TensorMap, cfg: OpenClipConfig | undefined, warnings: st
     if (variant && others.length) {
       warnings.push(`The weights match ${variant.name} and ${others.map((v) => v.name).join(', ')}, which differ in attention schedule; using ${variant.name}. Put an open_clip_config.json naming the model beside the checkpoint to choose.`);
     }
+    const rope = candidates.find((v) => v.rope);
+    if (variant && rope) {
+      warnings.push(`No config names the model, and ${rope.name} has exactly these weights (RoPE leaves no trace in them); building it without RoPE. If it is that model, put its open_clip_config.json beside the checkpoint.`);
+    }
   }
 
   let schedule: AttentionLevel[];
