@@ -124,7 +124,7 @@ export class ModelStore {
     const guess = weightsFileOf(pathOrDir);
     if (guess) {
       progress('Checking the model cache', 0);
-      const hit = this.read(join(this.root, idOf(await sha256File(guess))));
+      const hit = this.read(join(this.root, idOf(await this.hashOf(guess))));
       if (hit) return done(hit, progress);
     }
     check();
@@ -191,6 +191,28 @@ export class ModelStore {
       rmSync(tmp, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /**
+   * sha256 of a weights file, remembered by path, size and modification time: hashing an 800 MB checkpoint takes
+   * seconds, and the CLI checks the cache on every run.
+   */
+  private async hashOf(path: string): Promise<string> {
+    const st = statSync(path);
+    const key = `${resolve(path)}|${st.size}|${st.mtimeMs}`;
+    const file = join(this.root, '.hashes.json');
+    let known: Record<string, string> = {};
+    try {
+      known = JSON.parse(readFileSync(file, 'utf8'));
+    } catch {
+      // none yet, or damaged: start over
+    }
+    if (typeof known[key] === 'string') return known[key];
+    const sha = await sha256File(path);
+    known[key] = sha;
+    mkdirSync(this.root, { recursive: true });
+    writeFileSync(file, JSON.stringify(known));
+    return sha;
   }
 
   private read(dir: string): ModelEntry | undefined {
