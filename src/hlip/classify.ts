@@ -8,7 +8,7 @@ import { gridOf, prefixTokens } from './config';
 import type { HlipEngine } from './engine';
 import type { OutTensor } from './engine-protocol';
 import type { ModelEntry, ModelStore } from './model-store';
-import { type Protocol, type ScanInfo, modelGridToVolume, preprocessStudy } from './preprocess';
+import { DEFAULT_HEAD_CT_WINDOWS, type Protocol, type ScanInfo, modelGridToVolume, preprocessStudy } from './preprocess';
 import { WordPieceTokenizer, trimPadding } from './tokenizer';
 import { diagnosisMap, rankScores, scoreSet, setKind, zeroShotSets } from './zeroshot';
 
@@ -63,7 +63,7 @@ export function selectScans(volumes: Volume[], maxScans: number): { volumes: Vol
     else indices.push(i);
   });
   if (maxScans > 0 && indices.length > maxScans) {
-    warnings.push(`The model takes at most ${maxScans} scans; using the first ${maxScans} of ${indices.length}.`);
+    warnings.push(`The model takes at most ${maxScans} volumes here; using the first ${maxScans} of ${indices.length}.`);
     indices.length = maxScans;
   }
   if (indices.length === 0) throw new Error('No 3D scan in this study to classify (HLIP needs volumes with at least 4 slices in every direction).');
@@ -82,7 +82,9 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
   const visual = entry.manifest.visual;
   const progress = opts.onProgress ?? (() => {});
   const protocol = opts.protocol ?? chooseProtocol(allVolumes, entry);
-  const picked = selectScans(allVolumes, visual.maxNumScans);
+  // Head CT makes one scan per window of each volume: the model's scan limit counts those.
+  const perVolume = protocol === 'head-ct' ? (entry.manifest.ctWindows?.length ?? DEFAULT_HEAD_CT_WINDOWS.length) : 1;
+  const picked = selectScans(allVolumes, visual.maxNumScans > 0 ? Math.max(1, Math.floor(visual.maxNumScans / perVolume)) : 0);
   progress(`Pre-processing ${picked.volumes.length} scan(s) (${protocol})`, 0.05);
   const pre = preprocessStudy(picked.volumes, protocol, { imgSize: visual.imgSize, ctWindows: entry.manifest.ctWindows });
   const scans = pre.scans.map((s) => ({ ...s, volumeIndex: picked.indices[s.volumeIndex] }));

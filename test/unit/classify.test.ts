@@ -84,3 +84,12 @@ test('an 8-scan study: every scan in the study order, T = prefix + 8 x tokens, o
   const reversed = await classifyStudy([...picked.volumes].reverse(), model, engine);
   assert.ok(cosine(reversed.embedding, c.embedding) > 0.99999, `reordering the scans changed the embedding (${cosine(reversed.embedding, c.embedding)})`);
 });
+
+test('a study larger than the model takes is cut to its first volumes, with a note', async () => {
+  const study = await openStudy(join(NIBABEL, 'anatomical.nii'));
+  const v = study.volumes[0];
+  const picked = selectScans([v, v, v], 2);
+  assert.deepEqual(picked.indices, [0, 1]);
+  assert.match(picked.warnings.join(' '), /at most 2 volumes.*first 2 of 3/);
+  assert.throws(() => selectScans([], 2), /No 3D scan/);
+});
