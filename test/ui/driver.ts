@@ -142,19 +142,22 @@ export class VSCodeUI {
   /** Opens the command palette (F1) or quick open (Control+P) and puts `text` in its box. */
   private async quickInput(keys: string, text: string): Promise<void> {
     const box = this.page.locator(QUICK_INPUT_BOX);
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; ; attempt++) {
       await this.page.keyboard.press(keys);
       try {
         await box.waitFor({ state: 'visible', timeout: 5000 });
-        break;
-      } catch {
-        // focus may still be outside the workbench: click a neutral spot (the status bar) and try again
+        // keep the palette's ">" prefix for commands; replace everything for quick open
+        await box.fill(keys === 'F1' ? `>${text}` : text, { timeout: 5000 });
+        return;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        // Focus may be outside the workbench, or a notification toast closing took the palette with it (its input
+        // goes inert): close what is open, click a neutral spot (the status bar) and open it again.
+        await this.page.keyboard.press('Escape').catch(() => {});
         await this.page.locator('.part.statusbar').click({ position: { x: 5, y: 5 } }).catch(() => {});
+        await sleep(300);
       }
     }
-    await box.waitFor({ state: 'visible', timeout: 5000 });
-    // keep the palette's ">" prefix for commands; replace everything for quick open
-    await box.fill(keys === 'F1' ? `>${text}` : text);
   }
 
   private async rowLabels(): Promise<string[]> {
