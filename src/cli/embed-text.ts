@@ -5,25 +5,23 @@
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, extname, join, resolve } from 'node:path';
-import { inferModel, loadCheckpoint } from '../hlip/checkpoint';
+import { dirname, join, resolve } from 'node:path';
+import { CheckpointError, inferModel, loadCheckpoint } from '../hlip/checkpoint';
 import type { TextConfig } from '../hlip/config';
 import { HlipEngine } from '../hlip/engine';
 import { buildTextOnnx } from '../hlip/graph';
-import { ModelStore } from '../hlip/model-store';
+import { ModelStore, nameOf } from '../hlip/model-store';
 import { writeNpy } from '../hlip/npy';
 import { resolveProviders } from '../hlip/runtime';
 import { WordPieceTokenizer, trimPadding } from '../hlip/tokenizer';
 import { type PromptGroup, averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../hlip/zeroshot';
 import { hlipWorkerScript } from './model-runtime';
 import { type CliOptions, UsageError } from './options';
+import { CodedError } from '../coded-error';
 
 /** A user-input problem: main prints the sentence and its code, not a stack, and exits 1. */
-export class EmbedTextError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = 'EmbedTextError';
-  }
+export class EmbedTextError extends CodedError {
+  override readonly name = 'EmbedTextError';
 }
 
 /** A text tower ready to load: converted ONNX plus what meta.json reports about it. */
@@ -59,27 +57,24 @@ export function resolveVocab(model: string, given?: string): string {
 /** The converted text tower: from the model store (checkpoints with an image tower), else converted here (text-only). */
 async function textTower(o: CliOptions, vocabPath: string, engine: HlipEngine, log: (s: string) => void): Promise<TextTower> {
   const store = new ModelStore(o.cache);
-  let storeError: unknown;
   try {
     const entry = await store.importModel(o.model!, { engine, vocabPath, onProgress: (stage: string) => log(stage) });
     const m = entry.manifest;
     if (!entry.textPath || !m.text) throw new EmbedTextError('NO_TEXT_TOWER', `${o.model} has no text tower (no text.* weights): embed-text needs one.`);
     return { textPath: entry.textPath, text: m.text, model: { id: m.id, name: m.name, source: m.source, sha256: m.sha256, untrained: !!m.untrained, textOnly: false } };
   } catch (e) {
-    if (e instanceof EmbedTextError) throw e;
-    storeError = e;
+    if (!(e instanceof CheckpointError && e.code === 'NO_VISUAL_TOWER')) throw e;
   }
-  // The store only keeps models with an image tower; a text-only checkpoint is converted (and cached) here instead.
+  // The store only keeps models with an image tower; a text-only checkpoint is converted (and cached) here instead
+  // (read a second time: the store does not hand back what it loaded).
   const ckpt = await loadCheckpoint(o.model!);
   const spec = inferModel(ckpt);
-  if (spec.visual || !spec.text) throw storeError;
+  if (!spec.text) throw new EmbedTextError('NO_TEXT_TOWER', `${o.model} has no text tower (no text.* weights): embed-text needs one.`);
   const id = ckpt.sha256.slice(0, 16);
   const dir = join(resolve(o.cache), `text-${id}`);
   const textPath = join(dir, 'text.onnx');
   const untrained = ckpt.metadata.hlip_untrained === 'true';
-  const stem = basename(ckpt.path, extname(ckpt.path));
-  const name = /^(model|open_clip_model|pytorch_model|open_clip_pytorch_model)$/.test(stem) ? basename(dirname(ckpt.path)) : stem;
-  const model = { id, name, source: ckpt.path, sha256: ckpt.sha256, untrained, textOnly: true };
+  const model = { id, name: nameOf(ckpt.path), source: ckpt.path, sha256: ckpt.sha256, untrained, textOnly: true };
   if (existsSync(join(dir, 'text.json'))) return { textPath, text: JSON.parse(readFileSync(join(dir, 'text.json'), 'utf8')) as TextConfig, model };
   log('Building the text encoder (ONNX)');
   mkdirSync(resolve(o.cache), { recursive: true });

@@ -15,6 +15,7 @@ import type { Protocol } from '../hlip/preprocess';
 import { openStudy } from '../volume/open';
 import { type ModelRuntime, openModelRuntime } from './model-runtime';
 import { type CliOptions, UsageError } from './options';
+import { CodedError } from '../coded-error';
 
 /** The encoder outputs both paths produce (the fields of a Classification that embed writes). */
 export type ImageEmbedding = Pick<Classification, 'embedding' | 'embeddingRaw' | 'clsAttn' | 'patchProj' | 'grid' | 'prefix'> & {
@@ -23,11 +24,10 @@ export type ImageEmbedding = Pick<Classification, 'embedding' | 'embeddingRaw' |
 };
 
 /** A user-input problem: main prints the sentence and its code, not a stack, and exits 1. */
-export class EmbedInputError extends Error {
-  readonly code = 'BAD_INPUT';
+export class EmbedInputError extends CodedError<'BAD_INPUT'> {
+  override readonly name = 'EmbedInputError';
   constructor(message: string) {
-    super(message);
-    this.name = 'EmbedInputError';
+    super('BAD_INPUT', message);
   }
 }
 

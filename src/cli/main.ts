@@ -1,12 +1,12 @@
 /** The `hlip` command line: headless use of the same readers and model code as the extension. */
 import { writeDemoModel } from '../hlip/demo-model';
-import { isVolumeError } from '../volume/errors';
 import { classifyCommand } from './classify';
 import { embedCommand } from './embed';
 import { embedTextCommand } from './embed-text';
 import { importCommand } from './import';
 import { infoCommand } from './info';
 import { UsageError, parseOptions } from './options';
+import { CodedError } from '../coded-error';
 
 const USAGE = `usage: hlip <command> [options]
 
@@ -71,9 +71,8 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`hlip: ${e.message}\n\n${USAGE}`);
       process.exit(2);
     }
-    // Typed errors are the user's input problem: print the sentence, not a stack.
-    const typed = isVolumeError(e) || (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.name !== 'Error');
-    process.stderr.write(`hlip: ${typed ? `${(e as Error).message} [${(e as { code: string }).code}]` : e instanceof Error ? e.stack : String(e)}\n`);
+    // Coded errors are the user's input or machine: print the sentence, not a stack.
+    process.stderr.write(`hlip: ${e instanceof CodedError ? `${e.message} [${e.code}]` : e instanceof Error ? e.stack : String(e)}\n`);
     process.exit(1);
   },
 );

@@ -2,6 +2,7 @@
  * One classification pipeline for the editor and the CLI: study volumes -> HLIP input -> image embedding, CLS attention
  * and patch tokens -> zero-shot scores per set -> maps back on each scan's own voxel grid.
  */
+import { CodedError } from '../coded-error';
 import type { ClassifyResults, MapRequest, PromptScore, ScoreSet } from '../protocol';
 import type { Volume } from '../volume/volume';
 import { gridOf, prefixTokens } from './config';
@@ -66,7 +67,7 @@ export function selectScans(volumes: Volume[], maxScans: number): { volumes: Vol
     warnings.push(`The model takes at most ${maxScans} volumes here; using the first ${maxScans} of ${indices.length}.`);
     indices.length = maxScans;
   }
-  if (indices.length === 0) throw new Error('No 3D scan in this study to classify (HLIP needs volumes with at least 4 slices in every direction).');
+  if (indices.length === 0) throw new CodedError('NO_SCANS', 'No 3D scan in this study to classify (HLIP needs volumes with at least 4 slices in every direction).');
   return { volumes: indices.map((i) => volumes[i]), indices, warnings };
 }
 
@@ -136,7 +137,7 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
 
 /** The text embedding of one prompt (tokenised as HLIP does), L2-normalised, plus its word pieces. */
 export async function embedPrompt(model: LoadedModel, engine: HlipEngine, text: string): Promise<{ embedding: Float32Array; pieces: string[]; truncated: boolean }> {
-  if (!model.tokenizer || !model.entry.manifest.text) throw new Error('This model has no text tower (or no vocab.txt to tokenise with), so prompts cannot be scored.');
+  if (!model.tokenizer || !model.entry.manifest.text) throw new CodedError('NO_TEXT_TOWER', 'This model has no text tower (or no vocab.txt to tokenise with), so prompts cannot be scored.');
   const L = model.entry.manifest.text.contextLength;
   const enc = model.tokenizer.encode(text, L);
   const out = await engine.encodeText(trimPadding(model.tokenizer.encodeBatch([text], L)));

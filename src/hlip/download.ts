@@ -10,13 +10,14 @@ import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { basename, join } from 'node:path';
 import { CancelledError } from './engine';
+import { CodedError } from '../coded-error';
 
 export type DownloadErrorCode = 'BAD_SOURCE' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'HTTP' | 'NETWORK' | 'CHECKSUM' | 'INCOMPLETE';
 
-export class DownloadError extends Error {
-  constructor(readonly code: DownloadErrorCode, message: string, readonly url?: string) {
-    super(message);
-    this.name = 'DownloadError';
+export class DownloadError extends CodedError<DownloadErrorCode> {
+  override readonly name = 'DownloadError';
+  constructor(code: DownloadErrorCode, message: string, readonly url?: string) {
+    super(code, message);
   }
 }
 

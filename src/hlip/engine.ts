@@ -15,20 +15,17 @@ import type {
   EncodeImageRequest, EncodeTextRequest, EngineReply, EngineRequest, ImageResult, LoadRequest, LoadResult, TextResult, TowerInfo,
 } from './engine-protocol';
 import type { SessionFallback } from './runtime';
+import { CodedError } from '../coded-error';
 
-export class CancelledError extends Error {
-  readonly code = 'CANCELLED';
+export class CancelledError extends CodedError<'CANCELLED'> {
+  override readonly name = 'CancelledError';
   constructor(message = 'Cancelled') {
-    super(message);
-    this.name = 'CancelledError';
+    super('CANCELLED', message);
   }
 }
 
-export class EngineError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = 'EngineError';
-  }
+export class EngineError extends CodedError {
+  override readonly name = 'EngineError';
 }
 
 export interface EngineOptions {

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { loadCheckpoint, inferModel, sha256File, type Checkpoint } from './checkpoint';
+import { CheckpointError, loadCheckpoint, inferModel, sha256File, type Checkpoint } from './checkpoint';
 import type { TextConfig, VisualConfig } from './config';
 import { CancelledError, type HlipEngine } from './engine';
 import { buildTextOnnx, buildVisualOnnx } from './graph';
@@ -135,7 +135,7 @@ export class ModelStore {
     if (cached) return done(cached, progress);
     check();
     const spec = inferModel(ckpt);
-    if (!spec.visual) throw new Error(`${basename(ckpt.path)} has no HLIP visual tower${spec.warnings.length ? ` (${spec.warnings.join('; ')})` : ''}`);
+    if (!spec.visual) throw new CheckpointError('NO_VISUAL_TOWER', `${basename(ckpt.path)} has no HLIP visual tower${spec.warnings.length ? ` (${spec.warnings.join('; ')})` : ''}`);
     const warnings = [...spec.warnings];
 
     mkdirSync(this.root, { recursive: true });
@@ -251,7 +251,7 @@ function weightsFileOf(pathOrDir: string): string | undefined {
 }
 
 /** A readable name: the file's stem, or its folder's name for the hub's generic "model.safetensors". */
-function nameOf(weights: string): string {
+export function nameOf(weights: string): string {
   const stem = basename(weights, extname(weights));
   return /^(model|open_clip_model|pytorch_model|open_clip_pytorch_model)$/.test(stem) ? basename(dirname(weights)) : stem;
 }
@@ -294,7 +294,7 @@ function writeVocab(ckpt: Checkpoint, given: string | undefined, dest: string, t
     return undefined;
   }
   const size = WordPieceTokenizer.fromFile(dest).size;
-  if (size > text.vocabSize) throw new Error(`vocab.txt has ${size} tokens but the text tower's embedding table only ${text.vocabSize}: it belongs to another model`);
+  if (size > text.vocabSize) throw new CheckpointError('UNSUPPORTED', `vocab.txt has ${size} tokens but the text tower's embedding table only ${text.vocabSize}: it belongs to another model`);
   if (size !== text.vocabSize && source !== 'demo') warnings.push(`vocab.txt has ${size} tokens, the text tower ${text.vocabSize}.`);
   return source;
 }

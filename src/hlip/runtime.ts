@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { CodedError } from '../coded-error';
 
 export type ProviderName = 'cuda' | 'tensorrt' | 'dml' | 'coreml' | 'webgpu' | 'cpu';
 
@@ -119,9 +120,9 @@ export async function createSession(modelPath: string, providers: readonly strin
   throw new RuntimeError('SESSION_FAILED', `Cannot load ${modelPath}: ${firstLine(lastError)}`, reasons);
 }
 
-export class RuntimeError extends Error {
-  constructor(readonly code: string, message: string, readonly reasons: string[] = []) {
-    super(message);
-    this.name = 'RuntimeError';
+export class RuntimeError extends CodedError {
+  override readonly name = 'RuntimeError';
+  constructor(code: string, message: string, readonly reasons: string[] = []) {
+    super(code, message);
   }
 }

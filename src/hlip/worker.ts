@@ -7,6 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { EngineReply, EngineRequest, ImageResult, LoadRequest, LoadResult, OutTensor, TextResult, TowerInfo } from './engine-protocol';
 import { createSession, RuntimeError } from './runtime';
+import { CodedError } from '../coded-error';
 
 interface Tower {
   session: ort.InferenceSession;
@@ -16,11 +17,8 @@ interface Tower {
 let visual: Tower | undefined;
 let text: Tower | undefined;
 
-class WorkerError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
+/** An expected failure inside the worker: crosses to the engine as {code, message}. */
+class WorkerError extends CodedError {}
 
 // Runs as a worker thread (parentPort) or as a child process (IPC with advanced serialization, see engine.ts).
 const post = (m: EngineReply, transfer: ArrayBuffer[] = []) => (parentPort ? parentPort.postMessage(m, transfer) : process.send?.(m));

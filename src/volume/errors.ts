@@ -1,3 +1,5 @@
+import { CodedError } from '../coded-error';
+
 /** Why a file could not become a volume. Codes are stable (tests, UI); messages are for people. */
 export type VolumeErrorCode =
   | 'NOT_FOUND' // path does not exist / unreadable
@@ -13,15 +15,8 @@ export type VolumeErrorCode =
   | 'INCONSISTENT_SERIES' // slices that cannot be stacked
   | 'EMPTY'; // a folder with nothing readable
 
-export class VolumeError extends Error {
+export class VolumeError extends CodedError<VolumeErrorCode> {
   override readonly name = 'VolumeError';
-  constructor(
-    readonly code: VolumeErrorCode,
-    message: string,
-    readonly file?: string,
-  ) {
-    super(file ? `${message} (${file})` : message);
-  }
 }
 
 export function isVolumeError(e: unknown): e is VolumeError {

@@ -13,9 +13,12 @@
  * Environment: HLIP_EXTENSION_PATH (extension under test, default this repository), HLIP_WORKSPACE_TRUST=1,
  * HLIP_HOST_VERBOSE=1 (code-server output and page errors on stderr), and those of test/host/code-server.js.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import type { TestContext } from 'node:test';
 import type { Browser, Frame, Page } from 'playwright-core';
+import { prepareFixtures } from '../host/prepare-fixtures';
 
 /** test/host/code-server.js (CommonJS, shared with the extension-host shim). */
 interface CodeServer {
@@ -311,6 +314,20 @@ export class VSCodeUI {
     await this.browser.close().catch(() => {});
     await this.server.stop();
   }
+}
+
+/**
+ * The test's VS Code on a fresh copy of the host-test fixtures (test/host/prepare-fixtures.ts). Without code-server and
+ * chromium the test is skipped, or fails under CI=true; returns undefined then.
+ */
+export async function launchOnFixtures(t: TestContext, name: string): Promise<{ ui: VSCodeUI; workspace: string } | undefined> {
+  if (!hostInstalled()) {
+    if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
+    t.skip('code-server / chromium missing: run `npm run setup:host`');
+    return undefined;
+  }
+  const workspace = prepareFixtures(mkdtempSync(join(tmpdir(), `hlip-ui-${name}-`)));
+  return { ui: await launch({ folder: workspace }), workspace };
 }
 
 /** Starts code-server and chromium and opens the workbench with the extension as a development extension. */

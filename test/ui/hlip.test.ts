@@ -5,21 +5,13 @@
  * prompt's word pieces follow. Screenshots go to test-results/ for a person to look at.
  */
 import * as assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { prepareFixtures } from '../host/prepare-fixtures';
-import { type VSCodeUI, hostInstalled, launch } from './driver';
+import { launchOnFixtures } from './driver';
 
 test('classify a study with the demo model: scores, banner, provider, attention overlay, diagnosis map, prompt, saved prompt set', { timeout: 420_000 }, async (t) => {
-  if (!hostInstalled()) {
-    if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
-    t.skip('code-server / chromium missing: run `npm run setup:host`');
-    return;
-  }
-  const workspace = prepareFixtures(mkdtempSync(join(tmpdir(), 'hlip-ui-classify-')));
-  const ui: VSCodeUI = await launch({ folder: workspace });
+  const launched = await launchOnFixtures(t, 'classify');
+  if (!launched) return;
+  const { ui } = launched;
   try {
     await ui.openFile('anatomical.nii');
     const frame = await ui.findFrame('#app[data-state="ready"] .viewport[data-slice]', { timeout: 60_000 });

@@ -5,13 +5,11 @@
  * are kept in test-results/ for a person to look at.
  */
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Frame } from 'playwright-core';
-import { prepareFixtures } from '../host/prepare-fixtures';
-import { type VSCodeUI, hostInstalled, launch } from './driver';
+import { launchOnFixtures } from './driver';
 
 type Plane = 'axial' | 'coronal' | 'sagittal';
 interface Rect { x0: number; y0: number; x1: number; y1: number }
@@ -43,13 +41,9 @@ async function viewportAttr(frame: Frame, plane: Plane, attr: string): Promise<s
 }
 
 test('phantom: painted planes, orientation, window/level, scrolling, overlay, screenshots', { timeout: 300_000 }, async (t) => {
-  if (!hostInstalled()) {
-    if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
-    t.skip('code-server / chromium missing: run `npm run setup:host`');
-    return;
-  }
-  const workspace = prepareFixtures(mkdtempSync(join(tmpdir(), 'hlip-ui-viewer-')));
-  const ui: VSCodeUI = await launch({ folder: workspace });
+  const launched = await launchOnFixtures(t, 'viewer');
+  if (!launched) return;
+  const { ui, workspace } = launched;
   try {
     await ui.openFile('phantom.nii.gz');
     const frame = await ui.findFrame('#app[data-state="ready"] .viewport[data-slice]', { timeout: 60_000 });

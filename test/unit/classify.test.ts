@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type LoadedModel, classifyStudy, openModel, scanMap, selectScans, tokenValues } from '../../src/hlip/classify';
 import { writeDemoModel } from '../../src/hlip/demo-model';
+import { zeroShotSet } from '../../src/hlip/zeroshot';
 import { HlipEngine } from '../../src/hlip/engine';
 import { ModelStore } from '../../src/hlip/model-store';
 import { openStudy } from '../../src/volume/open';
@@ -51,8 +52,14 @@ test('a 1-scan MRI: 74 ranked diagnoses, Pub-Brain-5 probabilities, CLS attentio
   assert.ok(map.some((v) => v > 0), 'the map lands on the scan');
   const glioma = await tokenValues(c, { kind: 'diagnosis', set: 'mri', className: 'glioma' }, model, engine);
   assert.equal(glioma.length, L);
-  // The per-diagnosis map averages to the CLS-free part of the DINO.txt logit: mean(patch_proj) . t
-  assert.ok(glioma.some((v) => v !== glioma[0]));
+  // Patch i's value is patch_proj[i] . t_glioma, with t the class embedding scoring used.
+  const E = c.embedding.length, k = zeroShotSet('mri').classnames.indexOf('glioma');
+  const t = model.classEmbeddings.get('mri')!.subarray(k * E, (k + 1) * E);
+  for (const i of [0, 777, L - 1]) {
+    const want = c.patchProj!.data.subarray(i * E, (i + 1) * E).reduce((a, x, j) => a + x * t[j], 0);
+    assert.ok(Math.abs(glioma[i] - want) < 1e-5, `patch ${i}: ${glioma[i]} vs ${want}`);
+  }
+  assert.ok(glioma.some((v) => v !== glioma[0]), 'the map varies over the scan');
 });
 
 test('an 8-scan study: every scan in the study order, T = prefix + 8 x tokens, order-free without sequence embedding', async () => {

@@ -115,6 +115,15 @@ describe('downloadModel', () => {
     assert.equal(seen.find((s) => s.url.includes('/resolve/'))!.auth, 'Bearer hf_secret');
   });
 
+  /** A healthy server again: the next call must ask for the rest (Range from the .part's size) and finish the file. */
+  const resumesFrom = async (dest: string, have: number) => {
+    faults.cutAfter = 0;
+    seen.length = 0;
+    await downloadModel(REPO, dest, { hubUrl: hub });
+    assert.equal(seen.find((s) => s.url.startsWith('/cdn/'))!.range, `bytes=${have}-`);
+    assert.ok(readFileSync(join(dest, 'model.safetensors')).equals(weights));
+  };
+
   test('a download cut mid-file resumes from the .part with a Range request', async () => {
     const dest = fresh('resume');
     faults.cutAfter = 1_000_000;
@@ -123,11 +132,7 @@ describe('downloadModel', () => {
     const have = statSync(part).size;
     assert.equal(have, 1_000_000);
     assert.ok(!existsSync(join(dest, 'model.safetensors')));
-    faults.cutAfter = 0;
-    seen.length = 0;
-    await downloadModel(REPO, dest, { hubUrl: hub });
-    assert.equal(seen.find((s) => s.url.startsWith('/cdn/'))!.range, `bytes=${have}-`);
-    assert.ok(readFileSync(join(dest, 'model.safetensors')).equals(weights));
+    await resumesFrom(dest, have);
   });
 
   test('cancel keeps the .part; the next call resumes it', async () => {
@@ -138,11 +143,7 @@ describe('downloadModel', () => {
     await assert.rejects(p, (e: unknown) => e instanceof CancelledError);
     const have = statSync(join(dest, 'model.safetensors.part')).size;
     assert.ok(have > 0 && have <= 500_000, `part holds ${have}`);
-    faults.cutAfter = 0;
-    seen.length = 0;
-    await downloadModel(REPO, dest, { hubUrl: hub });
-    assert.equal(seen.find((s) => s.url.startsWith('/cdn/'))!.range, `bytes=${have}-`);
-    assert.ok(readFileSync(join(dest, 'model.safetensors')).equals(weights));
+    await resumesFrom(dest, have);
   });
 
   test('a server without Range support: 200 to a range request starts over', async () => {

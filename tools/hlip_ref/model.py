@@ -357,10 +357,12 @@ class BertSelfAttention(nn.Module):
         return (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(b, t, c)
 
 
-class BertSelfOutput(nn.Module):
-    def __init__(self, cfg: TextCfg):
+class BertDenseAddNorm(nn.Module):
+    """HF's BertSelfOutput and BertOutput (same keys: dense, LayerNorm): post-norm residual after a Linear."""
+
+    def __init__(self, cfg: TextCfg, d_in: int):
         super().__init__()
-        self.dense = nn.Linear(cfg.hidden, cfg.hidden)
+        self.dense = nn.Linear(d_in, cfg.hidden)
         self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
 
     def forward(self, h, residual):
@@ -371,7 +373,7 @@ class BertAttention(nn.Module):
     def __init__(self, cfg: TextCfg):
         super().__init__()
         self.self = BertSelfAttention(cfg)
-        self.output = BertSelfOutput(cfg)
+        self.output = BertDenseAddNorm(cfg, cfg.hidden)
 
     def forward(self, x, mask):
         return self.output(self.self(x, mask), x)
@@ -386,22 +388,12 @@ class BertIntermediate(nn.Module):
         return F.gelu(self.dense(x))
 
 
-class BertOutput(nn.Module):
-    def __init__(self, cfg: TextCfg):
-        super().__init__()
-        self.dense = nn.Linear(cfg.intermediate, cfg.hidden)
-        self.LayerNorm = nn.LayerNorm(cfg.hidden, eps=cfg.layer_norm_eps)
-
-    def forward(self, h, residual):
-        return self.LayerNorm(self.dense(h) + residual)
-
-
 class BertLayer(nn.Module):
     def __init__(self, cfg: TextCfg):
         super().__init__()
         self.attention = BertAttention(cfg)
         self.intermediate = BertIntermediate(cfg)
-        self.output = BertOutput(cfg)
+        self.output = BertDenseAddNorm(cfg, cfg.intermediate)
 
     def forward(self, x, mask):
         a = self.attention(x, mask)
