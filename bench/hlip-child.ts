@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphBuilder } from '../src/hlip/graph/builder';
 import { DataType } from '../src/hlip/graph/onnx-proto';
-import { preprocessStudy } from '../src/hlip/preprocess';
-import { normalRng } from '../src/hlip/random-checkpoint';
+import { preprocessStudy } from '../src/hlip/preprocess/study-input';
+import { normalRng } from '../src/hlip/demo/random-checkpoint';
 import { Volume } from '../src/volume/volume';
 
 const peakKiB = () => process.resourceUsage().maxRSS;

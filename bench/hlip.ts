@@ -13,9 +13,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeSafetensors } from '../src/hlip/checkpoint';
-import { type VisualConfig, gridOf, knownVariant, prefixTokens } from '../src/hlip/config';
+import { type VisualConfig, gridOf, knownVariant, prefixTokens } from '../src/hlip/model-config';
 import { buildVisualOnnx } from '../src/hlip/graph';
-import { randomCheckpoint } from '../src/hlip/random-checkpoint';
+import { randomCheckpoint } from '../src/hlip/demo/random-checkpoint';
 
 const ROOT = resolve(__dirname, '..');
 const CACHE = join(ROOT, '.cache', 'bench-hlip');

@@ -10,8 +10,8 @@ const node = { ...common, platform: 'node', format: 'cjs', target: 'node20', ext
 
 const targets = [
   { ...node, entryPoints: ['src/host/extension.ts'], outfile: 'dist/extension.js' },
-  { ...node, entryPoints: ['src/volume/worker.ts'], outfile: 'dist/volume-worker.js' },
-  { ...node, entryPoints: ['src/hlip/worker.ts'], outfile: 'dist/hlip-worker.js' },
+  { ...node, entryPoints: ['src/volume/volume-worker.ts'], outfile: 'dist/volume-worker.js' },
+  { ...node, entryPoints: ['src/hlip/inference/inference-worker.ts'], outfile: 'dist/hlip-worker.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'chrome120' },
 ];

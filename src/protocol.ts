@@ -3,41 +3,11 @@
  * validates what it receives with the guards below before acting on it. Voxels travel as ArrayBuffers (VS Code
  * transfers them as binary), never as JSON arrays or base64.
  */
-import type { HeaderField } from './volume/volume';
+import type { ClassifyResults, MapRequest, PromptScore } from './hlip/classify/results';
+import type { CenterPlanes, VolumeMeta } from './shared/volume-meta';
 
-export type VoxelType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64' | 'rgb24';
-
-/** Everything about a volume except its voxels. */
-export interface VolumeMeta {
-  name: string;
-  format: 'nifti' | 'dicom';
-  modality: string;
-  description?: string;
-  dims: [number, number, number];
-  frames: number;
-  dataType: VoxelType;
-  /** Row-major 4x4, voxel index -> RAS+ mm. */
-  affine: number[];
-  spacing: [number, number, number];
-  orientation: string;
-  rescale: { slope: number; intercept: number } | null;
-  /** Real-value range over all frames. */
-  range: [number, number];
-  invertDisplay: boolean;
-  header: HeaderField[];
-  warnings: string[];
-  files: number;
-}
-
-/**
- * The three stored-grid planes through voxel `center` (frame 0, components interleaved): i = center[0] (ny x nz values,
- * j fastest), j = center[1] (nx x nz, i fastest), k = center[2] (nx x ny, i fastest). Every displayed plane through the
- * centre is one of them, so the viewer paints before the rest of the voxels arrive.
- */
-export interface CenterPlanes {
-  center: [number, number, number];
-  planes: [ArrayBuffer, ArrayBuffer, ArrayBuffer];
-}
+export type { CenterPlanes, VolumeMeta, VoxelType } from './shared/volume-meta';
+export type { ClassifyResults, MapRequest, PromptScore, ScoreRow, ScoreSet } from './hlip/classify/results';
 
 export interface StudyEntry {
   name: string;
@@ -45,47 +15,6 @@ export interface StudyEntry {
   dims: [number, number, number];
   frames: number;
 }
-
-/** One diagnosis of a zero-shot set, as scored for the study. */
-export interface ScoreRow {
-  className: string;
-  prompt: string;
-  score: number;
-}
-
-export interface ScoreSet {
-  name: string;
-  title: string;
-  /** cosine: raw cosine per diagnosis; softmax: mutually exclusive classes; pairs: P(positive) of a (neg, pos) pair. */
-  kind: 'cosine' | 'softmax' | 'pairs';
-  rows: ScoreRow[];
-}
-
-/** What "Classify Study" produced, without the large arrays (maps are sent as overlays on request). */
-export interface ClassifyResults {
-  model: { id: string; name: string; variant: string; untrained: boolean };
-  /** Execution provider that ran, and why another was not used when it fell back. */
-  provider: string;
-  fallback?: string;
-  protocol: string;
-  scans: { name: string; volumeIndex: number; window?: string }[];
-  sets: ScoreSet[];
-  timings: { preprocessMs: number; inferenceMs: number; scoringMs: number; totalMs: number };
-  /** cls: CLS attention maps exist; perDiagnosis: DINO.txt patch tokens allow a map per diagnosis / prompt. */
-  maps: { cls: boolean; perDiagnosis: boolean };
-  warnings: string[];
-}
-
-/** A custom prompt scored against the classified study. */
-export interface PromptScore {
-  text: string;
-  pieces: string[];
-  score: number;
-  truncated: boolean;
-}
-
-/** Which attention map to overlay: the CLS attention (head mean), or one diagnosis / prompt of a DINO.txt model. */
-export type MapRequest = { kind: 'cls' } | { kind: 'diagnosis'; set: string; className: string } | { kind: 'prompt'; text: string };
 
 export type HostMessage =
   | { type: 'progress'; message: string; fraction?: number }

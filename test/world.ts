@@ -1,5 +1,5 @@
 /** Compares two voxel grids in world space: how one grid's voxels map onto the other's, and the largest difference. */
-import { type Mat4, invert4, mul4 } from '../src/volume/geometry';
+import { type Mat4, invert4, mul4 } from '../src/shared/geometry';
 
 export interface Grid {
   affine: Mat4;

@@ -2,9 +2,8 @@
  * A received volume prepared for display: typed voxels, the canonical (RAS) walk, and how stored values become the
  * integer pixels cornerstone's lookup tables need (floats and wide integers are quantised to 16 bits).
  */
-import type { CenterPlanes, VolumeMeta } from '../src/protocol';
-import type { VoxelArray } from '../src/volume/volume';
-import { typedVoxels } from '../src/volume/transfer';
+import type { CenterPlanes, VolumeMeta, VoxelArray } from '../src/shared/volume-meta';
+import { typedVoxels } from '../src/shared/transfer';
 import { type Canonical, type Plane, canonical, extractSlice, sliceLayout } from './reslice';
 
 export interface Quantisation {

@@ -2,7 +2,7 @@
  * The overlay layer: a second volume (label map, probability map, HLIP attention) shown over the base scan. It may sit
  * on the same grid or any other: each displayed pixel is mapped through world space to the overlay's nearest voxel.
  */
-import { type Mat4, apply4, invert4, mul4 } from '../src/volume/geometry';
+import { type Mat4, apply4, invert4, mul4 } from '../src/shared/geometry';
 import { table } from './colormaps';
 import type { DisplayVolume } from './display';
 import { type Plane, canonicalToVoxel, screenToCanonical } from './reslice';

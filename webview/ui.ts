@@ -1,5 +1,5 @@
 /** Tiny DOM helpers (no framework: the page is small and must load fast under a strict CSP). */
-import type { VolumeMeta } from '../src/protocol';
+import type { VolumeMeta } from '../src/shared/volume-meta';
 
 export function el(tag: string, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElement {
   const e = document.createElement(tag);

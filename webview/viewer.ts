@@ -10,7 +10,7 @@ import type { Overlay } from './overlay';
 import { PLANES, type Plane, canonicalToVoxel, voxelToCanonical } from './reslice';
 import { type PlaneView, canonicalAt, createPlaneView, crosshairFor, drawDecorations } from './viewport';
 import { CT_PRESETS, type Window, autoWindow, dragWindow } from './windowing';
-import { apply4 } from '../src/volume/geometry';
+import { apply4 } from '../src/shared/geometry';
 
 export type Layout = '1x3' | '2x2' | 'single';
 export const LAYOUTS: Layout[] = ['1x3', '2x2', 'single'];

@@ -1,9 +1,9 @@
 /** `hlip classify <study> --model <checkpoint|folder>`: the editor's classification pipeline, headless. */
 import { writeFileSync } from 'node:fs';
-import { classifyStudy } from '../hlip/classify';
+import { classifyStudy } from '../hlip/classify/study-classifier';
 import { type ModelRuntime, openModelRuntime } from './model-runtime';
 import { openStudy } from '../volume/open';
-import type { Protocol } from '../hlip/preprocess';
+import type { Protocol } from '../hlip/preprocess/study-input';
 import type { CliOptions } from './options';
 
 export async function classifyCommand(studyPath: string, o: CliOptions, out: (s: string) => void): Promise<number> {

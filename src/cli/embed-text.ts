@@ -6,18 +6,18 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
-import { CheckpointError, inferModel, loadCheckpoint } from '../hlip/checkpoint';
-import type { TextConfig } from '../hlip/config';
-import { HlipEngine } from '../hlip/engine';
+import { CheckpointError, detectModelSpec, loadCheckpoint } from '../hlip/checkpoint';
+import type { TextConfig } from '../hlip/model-config';
+import { HlipEngine } from '../hlip/inference/engine';
 import { buildTextOnnx } from '../hlip/graph';
-import { ModelStore, nameOf } from '../hlip/model-store';
-import { writeNpy } from '../hlip/npy';
-import { resolveProviders } from '../hlip/runtime';
-import { WordPieceTokenizer, trimPadding } from '../hlip/tokenizer';
-import { type PromptGroup, averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../hlip/zeroshot';
+import { ModelStore, nameOf } from '../hlip/models/model-store';
+import { writeNpy } from '../hlip/export/npy';
+import { resolveProviders } from '../hlip/inference/onnx-sessions';
+import { WordPieceTokenizer, trimPadding } from '../hlip/text/tokenizer';
+import { type PromptGroup, averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../hlip/classify/zero-shot';
 import { hlipWorkerScript } from './model-runtime';
 import { type CliOptions, UsageError } from './options';
-import { CodedError } from '../coded-error';
+import { CodedError } from '../shared/coded-error';
 
 /** A user-input problem: main prints the sentence and its code, not a stack, and exits 1. */
 export class EmbedTextError extends CodedError {
@@ -68,7 +68,7 @@ async function textTower(o: CliOptions, vocabPath: string, engine: HlipEngine, l
   // The store only keeps models with an image tower; a text-only checkpoint is converted (and cached) here instead
   // (read a second time: the store does not hand back what it loaded).
   const ckpt = await loadCheckpoint(o.model!);
-  const spec = inferModel(ckpt);
+  const spec = detectModelSpec(ckpt);
   if (!spec.text) throw new EmbedTextError('NO_TEXT_TOWER', `${o.model} has no text tower (no text.* weights): embed-text needs one.`);
   const id = ckpt.sha256.slice(0, 16);
   const dir = join(resolve(o.cache), `text-${id}`);

@@ -6,16 +6,16 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ScanInfo } from '../hlip/preprocess';
-import { type Classification, type LoadedModel, classifyStudy } from '../hlip/classify';
-import { type VisualConfig, gridOf, prefixTokens } from '../hlip/config';
-import type { HlipEngine } from '../hlip/engine';
-import { NpyError, readNpy, writeNpy } from '../hlip/npy';
-import type { Protocol } from '../hlip/preprocess';
+import type { ScanInfo } from '../hlip/preprocess/study-input';
+import { type Classification, type LoadedModel, classifyStudy } from '../hlip/classify/study-classifier';
+import { type VisualConfig, gridOf, prefixTokens } from '../hlip/model-config';
+import type { HlipEngine } from '../hlip/inference/engine';
+import { NpyError, readNpy, writeNpy } from '../hlip/export/npy';
+import type { Protocol } from '../hlip/preprocess/study-input';
 import { openStudy } from '../volume/open';
 import { type ModelRuntime, openModelRuntime } from './model-runtime';
 import { type CliOptions, UsageError } from './options';
-import { CodedError } from '../coded-error';
+import { CodedError } from '../shared/coded-error';
 
 /** The encoder outputs both paths produce (the fields of a Classification that embed writes). */
 export type ImageEmbedding = Pick<Classification, 'embedding' | 'embeddingRaw' | 'clsAttn' | 'patchProj' | 'grid' | 'prefix'> & {

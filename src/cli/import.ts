@@ -4,9 +4,9 @@
  * ViT-L) never blocks the extension host and cancelling it kills the process; the cache's atomic rename means a killed
  * conversion leaves nothing behind. Forked with an IPC channel, it reports progress and the result as messages.
  */
-import { HlipEngine } from '../hlip/engine';
-import { ModelStore } from '../hlip/model-store';
-import { resolveProviders } from '../hlip/runtime';
+import { HlipEngine } from '../hlip/inference/engine';
+import { ModelStore } from '../hlip/models/model-store';
+import { resolveProviders } from '../hlip/inference/onnx-sessions';
 import { hlipWorkerScript } from './model-runtime';
 import type { CliOptions } from './options';
 

@@ -1,12 +1,12 @@
 /** The `hlip` command line: headless use of the same readers and model code as the extension. */
-import { writeDemoModel } from '../hlip/demo-model';
+import { writeDemoModel } from '../hlip/demo/demo-model';
 import { classifyCommand } from './classify';
 import { embedCommand } from './embed';
 import { embedTextCommand } from './embed-text';
 import { importCommand } from './import';
 import { infoCommand } from './info';
 import { UsageError, parseOptions } from './options';
-import { CodedError } from '../coded-error';
+import { CodedError } from '../shared/coded-error';
 
 const USAGE = `usage: hlip <command> [options]
 

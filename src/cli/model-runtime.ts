@@ -1,10 +1,10 @@
 /** The model side of a CLI run: converted model (cached), inference worker, and the provider that actually ran. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type LoadedModel, openModel } from '../hlip/classify';
-import { HlipEngine } from '../hlip/engine';
-import { type ModelEntry, ModelStore } from '../hlip/model-store';
-import { resolveProviders } from '../hlip/runtime';
+import { type LoadedModel, openModel } from '../hlip/classify/study-classifier';
+import { HlipEngine } from '../hlip/inference/engine';
+import { type ModelEntry, ModelStore } from '../hlip/models/model-store';
+import { resolveProviders } from '../hlip/inference/onnx-sessions';
 import { type CliOptions, UsageError } from './options';
 
 export interface ModelRuntime {
@@ -16,7 +16,7 @@ export interface ModelRuntime {
 /** dist/hlip-worker.js next to the bundled CLI; the TypeScript source when run through tsx (tests). */
 export function hlipWorkerScript(): string {
   const bundled = join(__dirname, 'hlip-worker.js');
-  return existsSync(bundled) ? bundled : join(__dirname, '..', 'hlip', 'worker.ts');
+  return existsSync(bundled) ? bundled : join(__dirname, '..', 'hlip', 'inference', 'inference-worker.ts');
 }
 
 export async function openModelRuntime(o: CliOptions, needText = true): Promise<ModelRuntime> {

@@ -5,14 +5,15 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { CUSTOM_SET, type Classification, type LoadedModel, classifyStudy, openModel, resultsCsv, scanMap, scoreCustomSet, scorePrompt, tokenValues } from '../hlip/classify';
-import { writeDemoModel } from '../hlip/demo-model';
-import { downloadModel } from '../hlip/download';
-import { CancelledError, HlipEngine } from '../hlip/engine';
-import { type ModelEntry, ModelStore } from '../hlip/model-store';
-import { resolveProviders } from '../hlip/runtime';
+import { CUSTOM_SET, type Classification, type LoadedModel, classifyStudy, openModel, scanMap, scoreCustomSet, scorePrompt, tokenValues } from '../hlip/classify/study-classifier';
+import { resultsCsv } from '../hlip/classify/results';
+import { writeDemoModel } from '../hlip/demo/demo-model';
+import { downloadModel } from '../hlip/models/download';
+import { CancelledError, HlipEngine } from '../hlip/inference/engine';
+import { type ModelEntry, ModelStore } from '../hlip/models/model-store';
+import { resolveProviders } from '../hlip/inference/onnx-sessions';
 import type { MapRequest, WebviewMessage } from '../protocol';
-import { fromTransfer, volumeMeta } from '../volume/transfer';
+import { fromTransfer, volumeMeta } from '../volume/to-transfer';
 import { ImportCancelled, importInChildProcess } from './import-process';
 import type { ViewerSession } from './session';
 

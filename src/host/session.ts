@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { type HostMessage, type ViewerCommand, type WebviewMessage, parseWebviewMessage } from '../protocol';
 import { isVolumeError } from '../volume/errors';
 import { openStudyInWorker } from '../volume/load-in-worker';
-import { type TransferStudy, centerPlanes } from '../volume/transfer';
+import { type TransferStudy, centerPlanes } from '../shared/transfer';
 
 /** Voxel chunk size: large enough to keep the channel busy, small enough to interleave with other messages. */
 const CHUNK_BYTES = 8 * 2 ** 20;

@@ -1,4 +1,4 @@
-import { CodedError } from '../coded-error';
+import { CodedError } from '../shared/coded-error';
 
 /** Why a file could not become a volume. Codes are stable (tests, UI); messages are for people. */
 export type VolumeErrorCode =

@@ -1,7 +1,7 @@
 /** Opens a study in a worker thread so a 600-slice CT never blocks the caller (the extension host's event loop). */
 import { Worker } from 'node:worker_threads';
 import { VolumeError, type VolumeErrorCode } from './errors';
-import type { TransferStudy } from './transfer';
+import type { TransferStudy } from '../shared/transfer';
 
 export function openStudyInWorker(workerScript: string, path: string, opts: { maxBytes?: number; wholeSeries?: boolean } = {}): Promise<TransferStudy> {
   return new Promise((resolve, reject) => {

@@ -10,9 +10,10 @@ import { basename } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import * as nifti from 'nifti-reader-js';
 import { VolumeError, asVolumeError } from './errors';
-import { type Mat4, mul4 } from './geometry';
+import { type Mat4, mul4 } from '../shared/geometry';
 import { type ReadOptions, guardAllocation } from './limits';
-import { type HeaderField, Volume, type VoxelArray } from './volume';
+import type { HeaderField, VoxelArray } from '../shared/volume-meta';
+import { Volume } from './volume';
 
 type Header = nifti.NIFTI1 | nifti.NIFTI2;
 

@@ -1,14 +1,7 @@
-import { type Mat4, type Vec3, orientationCode, spacingOf } from './geometry';
+import { type Mat4, type Vec3, orientationCode, spacingOf } from '../shared/geometry';
+import type { HeaderField, VoxelArray } from '../shared/volume-meta';
 
-export type VoxelArray =
-  | Uint8Array
-  | Int8Array
-  | Uint16Array
-  | Int16Array
-  | Uint32Array
-  | Int32Array
-  | Float32Array
-  | Float64Array;
+
 
 /** Stored value -> real value (e.g. Hounsfield units): real = stored * slope + intercept. */
 export interface Rescale {
@@ -16,12 +9,6 @@ export interface Rescale {
   intercept: number;
 }
 
-/** One line of the header panel: NIfTI field or DICOM element. Plain strings so it crosses to the webview as is. */
-export interface HeaderField {
-  name: string;
-  value: string;
-  tag?: string; // DICOM "(gggg,eeee)"
-}
 
 export interface VolumeInit {
   name: string;

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { inferModel, loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
-import { randomCheckpoint } from '../../src/hlip/random-checkpoint';
+import { detectModelSpec, loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
+import { randomCheckpoint } from '../../src/hlip/demo/random-checkpoint';
 import { tempDir } from '../oracles';
 
 test('params.txt one folder up names the variant: the h3 schedule (slice-level blocks) is used', async () => {
@@ -16,11 +16,11 @@ test('params.txt one folder up names the variant: the h3 schedule (slice-level b
   const ckpt = join(run, 'checkpoints', 'epoch_5.safetensors');
   writeSafetensors(ckpt, randomCheckpoint({ visual: { dim: 48, depth: 12, patch: [8, 16, 16], grid: [6, 14, 14], pool: 'token', embed: 32, sequence: true } }, 1));
 
-  const alone = inferModel(await loadCheckpoint(ckpt));
+  const alone = detectModelSpec(await loadCheckpoint(ckpt));
   assert.ok(!alone.visual!.schedule.includes('slice'), 'without a name the weights match h2 first');
 
   writeFileSync(join(run, 'params.txt'), 'batch_size: 8\nlr: 0.0005\nmodel: vit_base_multiscan_h3_token1176\nname: run1\n');
-  const named = inferModel(await loadCheckpoint(ckpt));
+  const named = detectModelSpec(await loadCheckpoint(ckpt));
   assert.equal(named.visual!.name, 'vit_base_multiscan_h3_token1176');
   assert.deepEqual(named.visual!.schedule.slice(0, 3), ['slice', 'scan', 'study']);
 });

@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { KNOWN_VARIANTS } from '../../src/hlip/config';
+import { KNOWN_VARIANTS } from '../../src/hlip/model-config';
 import {
   CheckpointError,
-  inferModel,
+  detectModelSpec,
   loadCheckpoint,
   parseSafetensors,
   readSafetensors,
@@ -19,7 +19,7 @@ import {
   writeSafetensors,
   type CheckpointErrorCode,
 } from '../../src/hlip/checkpoint';
-import { numel, toFloat32, type DType, type HostTensor, type TensorMap } from '../../src/hlip/tensor';
+import { numel, toFloat32, type DType, type HostTensor, type TensorMap } from '../../src/hlip/checkpoint/tensor';
 import { ROOT, SYSTEM_PYTHON } from '../fixtures';
 import { tempDir } from '../oracles';
 
@@ -91,7 +91,7 @@ describe('PyTorch zip checkpoints written by torch.save', () => {
   test('a visual-only checkpoint of nn.Parameters under "model"', async () => {
     const c = await loadCheckpoint(f('visual_only.pt'));
     assertSameAsTorch(c.tensors, 'visual_only');
-    const spec = inferModel(c);
+    const spec = detectModelSpec(c);
     assert.equal(spec.text, undefined);
     assert.equal(spec.visual?.pool, 'token');
     assert.deepEqual(spec.visual?.patchSize, [8, 16, 16]);
@@ -175,7 +175,7 @@ describe('safetensors', () => {
     assert.deepEqual(c.openClipConfig?.modelCfg, config.model_cfg);
     assert.deepEqual(c.openClipConfig?.preprocessCfg, config.preprocess_cfg);
     assert.equal(c.vocabPath, join(model, 'vocab.txt'));
-    assert.equal(inferModel(c).text!.contextLength, 64);
+    assert.equal(detectModelSpec(c).text!.contextLength, 64);
     writeFileSync(join(model, 'open_clip_config.json'), '{"model_cfg": ');
     const broken = await loadCheckpoint(model);
     assert.equal(broken.openClipConfig, undefined);
@@ -323,9 +323,9 @@ const cfg = (model: string, extra: Record<string, unknown> = {}) => ({
   raw: {},
 });
 
-describe('inferModel', () => {
+describe('detectModelSpec', () => {
   test('HF hlip-2025-10-08: DINO.txt, patch 6, no sequence embedding, named in the config', () => {
-    const spec = inferModel({ tensors: synth({}), openClipConfig: cfg('ablate_seqposemb_clip_vit_base_multiscan_h2_dinotxt1568') });
+    const spec = detectModelSpec({ tensors: synth({}), openClipConfig: cfg('ablate_seqposemb_clip_vit_base_multiscan_h2_dinotxt1568') });
     const v = spec.visual!;
     assert.equal(v.pool, 'dinotxt');
     assert.deepEqual(v.patchSize, [6, 16, 16]);
@@ -341,7 +341,7 @@ describe('inferModel', () => {
   });
 
   test('token pool, patch 8, sequence embedding, no config: matched by structure (h2 over h3, with a warning)', () => {
-    const spec = inferModel({ tensors: synth({ pool: 'token', patch: [8, 16, 16], grid: [6, 14, 14], seq: 40 }) });
+    const spec = detectModelSpec({ tensors: synth({ pool: 'token', patch: [8, 16, 16], grid: [6, 14, 14], seq: 40 }) });
     const v = spec.visual!;
     assert.equal(v.name, 'vit_base_multiscan_h2_token1176');
     assert.equal(v.maxNumScans, 40);
@@ -350,15 +350,15 @@ describe('inferModel', () => {
   });
 
   test('patch 16 token588 and the chest-CT singlescan model by structure', () => {
-    assert.equal(inferModel({ tensors: synth({ pool: 'token', patch: [16, 16, 16], grid: [3, 14, 14], seq: 40 }) }).visual!.name, 'vit_base_multiscan_h2_token588');
-    const ct = inferModel({ tensors: synth({ pool: 'token', patch: [8, 24, 24], grid: [14, 14, 14], text: false }) }).visual!;
+    assert.equal(detectModelSpec({ tensors: synth({ pool: 'token', patch: [16, 16, 16], grid: [3, 14, 14], seq: 40 }) }).visual!.name, 'vit_base_multiscan_h2_token588');
+    const ct = detectModelSpec({ tensors: synth({ pool: 'token', patch: [8, 24, 24], grid: [14, 14, 14], text: false }) }).visual!;
     assert.equal(ct.name, 'vit_base_singlescan_h2_token2744');
     assert.deepEqual(ct.imgSize, [112, 336, 336]);
     assert.deepEqual(ct.schedule.slice(0, 3), ['slice', 'slice', 'scan']);
   });
 
   test('dual DINO.txt ViT-L: register token, logit_bias, 16 heads', () => {
-    const spec = inferModel({ tensors: synth({ C: 1024, depth: 24, reg: 1 }) });
+    const spec = detectModelSpec({ tensors: synth({ C: 1024, depth: 24, reg: 1 }) });
     const v = spec.visual!;
     assert.equal(v.name, 'ablate_seqposemb_vit_large_multiscan_h2_dualdinotxt1568');
     assert.equal(v.regTokens, 1);
@@ -368,32 +368,32 @@ describe('inferModel', () => {
   });
 
   test('unknown structure: default schedule, 64-d heads, warnings; config num_heads wins', () => {
-    const spec = inferModel({ tensors: synth({ C: 128, depth: 4, text: false }) });
+    const spec = detectModelSpec({ tensors: synth({ C: 128, depth: 4, text: false }) });
     assert.equal(spec.visual!.name, 'custom');
     assert.deepEqual(spec.visual!.schedule, ['scan', 'scan', 'study', 'scan']);
     assert.equal(spec.visual!.numHeads, 2);
     assert.match(spec.warnings.join('\n'), /matches no known HLIP variant/);
-    const demo = inferModel({ tensors: synth({ C: 96 }), openClipConfig: cfg('ablate_seqposemb_vit_base_multiscan_h2_dinotxt1568', { hlip_visual: { num_heads: 4 } }) });
+    const demo = detectModelSpec({ tensors: synth({ C: 96 }), openClipConfig: cfg('ablate_seqposemb_vit_base_multiscan_h2_dinotxt1568', { hlip_visual: { num_heads: 4 } }) });
     assert.equal(demo.visual!.numHeads, 4);
     assert.equal(demo.visual!.schedule[2], 'study');
   });
 
   test('a config naming the RoPE variant is followed (no warning: the builder supports it); weights alone mean no RoPE, with a warning', () => {
-    const spec = inferModel({ tensors: synth({}), openClipConfig: cfg('ablate_rope_vit_base_multiscan_h2_dinotxt1568') });
+    const spec = detectModelSpec({ tensors: synth({}), openClipConfig: cfg('ablate_rope_vit_base_multiscan_h2_dinotxt1568') });
     assert.equal(spec.visual!.rope, true);
     assert.doesNotMatch(spec.warnings.join('\n'), /RoPE/);
-    const bare = inferModel({ tensors: synth({}) });
+    const bare = detectModelSpec({ tensors: synth({}) });
     assert.equal(bare.visual!.rope, false);
     assert.match(bare.warnings.join('\n'), /ablate_rope_vit_base_multiscan_h2_dinotxt1568 has exactly these weights/, 'the user is told RoPE cannot be seen');
   });
 
   test('NOT_HLIP for a ResNet, naming what was expected', async () => {
     const c = await loadCheckpoint(f('resnet.pt'));
-    assert.throws(() => inferModel(c), (e: unknown) => e instanceof CheckpointError && e.code === 'NOT_HLIP' && /visual\.trunk\.patch_embed.*conv1\.weight/.test(e.message));
+    assert.throws(() => detectModelSpec(c), (e: unknown) => e instanceof CheckpointError && e.code === 'NOT_HLIP' && /visual\.trunk\.patch_embed.*conv1\.weight/.test(e.message));
   });
 
   test('real checkpoint end to end: the torch-written state dict infers as DINO.txt patch 6 with both towers', async () => {
-    const spec = inferModel(await loadCheckpoint(f('full.pt')));
+    const spec = detectModelSpec(await loadCheckpoint(f('full.pt')));
     assert.equal(spec.visual!.depth, 3);
     assert.equal(spec.visual!.pool, 'dinotxt');
     assert.equal(spec.text!.layers, 2);
@@ -402,7 +402,7 @@ describe('inferModel', () => {
 
   test('every known variant is recognised from its own structure', () => {
     for (const [name, v] of Object.entries(KNOWN_VARIANTS)) {
-      const spec = inferModel({
+      const spec = detectModelSpec({
         tensors: synth({ C: v.embed_dim, depth: v.depth, patch: v.patch_size, grid: v.img_size.map((s, i) => s / v.patch_size[i]), pool: v.pool === 'dinotxt' ? 'dinotxt' : 'token', reg: v.reg_tokens, seq: v.max_num_scans > 1 ? v.max_num_scans : 0, text: false }),
         openClipConfig: cfg(name),
       });

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type LoadedModel, classifyStudy, openModel, scanMap, selectScans, tokenValues } from '../../src/hlip/classify';
-import { writeDemoModel } from '../../src/hlip/demo-model';
-import { zeroShotSet } from '../../src/hlip/zeroshot';
-import { HlipEngine } from '../../src/hlip/engine';
-import { ModelStore } from '../../src/hlip/model-store';
+import { type LoadedModel, classifyStudy, openModel, scanMap, selectScans, tokenValues } from '../../src/hlip/classify/study-classifier';
+import { writeDemoModel } from '../../src/hlip/demo/demo-model';
+import { zeroShotSet } from '../../src/hlip/classify/zero-shot';
+import { HlipEngine } from '../../src/hlip/inference/engine';
+import { ModelStore } from '../../src/hlip/models/model-store';
 import { openStudy } from '../../src/volume/open';
 import { NIBABEL, ROOT, SYSTEM_PYTHON } from '../fixtures';
 import { tempDir } from '../oracles';
@@ -22,7 +22,7 @@ let model: LoadedModel;
 const tmp = tempDir('classify');
 
 before(async () => {
-  engine = await HlipEngine.start({ workerScript: join(ROOT, 'src', 'hlip', 'worker.ts'), providers: ['cpu'] });
+  engine = await HlipEngine.start({ workerScript: join(ROOT, 'src', 'hlip', 'inference', 'inference-worker.ts'), providers: ['cpu'] });
   const store = new ModelStore(join(tmp, 'cache'));
   const entry = await store.importModel(writeDemoModel(join(tmp, 'demo')), { engine });
   await engine.load({ visualPath: entry.visualPath, textPath: entry.textPath });

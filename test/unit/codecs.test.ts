@@ -17,7 +17,7 @@ import * as dicomParser from 'dicom-parser';
 import { type FrameInfo, TRANSFER_SYNTAXES, decodeFrame, describeTransferSyntax, nativeFrameBytes } from '../../src/volume/dicom/codecs';
 import { decodeSequentialJpeg } from '../../src/volume/dicom/jpeg12';
 import { isVolumeError } from '../../src/volume/errors';
-import type { VoxelArray } from '../../src/volume/volume';
+import type { VoxelArray } from '../../src/shared/volume-meta';
 import { PYDICOM, SYSTEM_PYTHON, fixture } from '../fixtures';
 
 const TS = {

@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { DownloadError, downloadFile, downloadModel } from '../../src/hlip/download';
-import { CancelledError } from '../../src/hlip/engine';
+import { DownloadError, downloadFile, downloadModel } from '../../src/hlip/models/download';
+import { CancelledError } from '../../src/hlip/inference/engine';
 
 const REPO = 'owner/hlip-test';
 const weights = randomBytes(3 * 1024 * 1024 + 17);

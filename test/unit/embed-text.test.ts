@@ -8,10 +8,10 @@ import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ModelStore } from '../../src/hlip/model-store';
-import { fixText } from '../../src/hlip/text-clean';
-import { readNpy } from '../../src/hlip/npy';
-import { promptsFor, zeroShotSets } from '../../src/hlip/zeroshot';
+import { ModelStore } from '../../src/hlip/models/model-store';
+import { fixText } from '../../src/hlip/text/text-clean';
+import { readNpy } from '../../src/hlip/export/npy';
+import { promptsFor, zeroShotSets } from '../../src/hlip/classify/zero-shot';
 import { ROOT, SYSTEM_PYTHON, fixture } from '../fixtures';
 import { numpyView, tempDir } from '../oracles';
 

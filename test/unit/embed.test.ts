@@ -8,11 +8,11 @@ import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { inferModel, loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
-import { classifyStudy, openModel } from '../../src/hlip/classify';
-import { HlipEngine } from '../../src/hlip/engine';
-import { ModelStore } from '../../src/hlip/model-store';
-import { readNpy, writeNpy } from '../../src/hlip/npy';
+import { detectModelSpec, loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
+import { classifyStudy, openModel } from '../../src/hlip/classify/study-classifier';
+import { HlipEngine } from '../../src/hlip/inference/engine';
+import { ModelStore } from '../../src/hlip/models/model-store';
+import { readNpy, writeNpy } from '../../src/hlip/export/npy';
 import { openStudy } from '../../src/volume/open';
 import { ROOT, SYSTEM_PYTHON, fixture } from '../fixtures';
 import { numpyView, tempDir } from '../oracles';
@@ -135,7 +135,7 @@ for name, shape, zooms in (('a_t1.nii.gz', (40, 36, 20), (1, 1, 3)), ('b_flair.n
   assert.deepEqual(meta, JSON.parse(readFileSync(join(out, 'meta.json'), 'utf8')));
 
   // The same study through the editor's pipeline, in this process, on the model the CLI converted.
-  const engine = await HlipEngine.start({ workerScript: join(ROOT, 'src', 'hlip', 'worker.ts'), providers: ['cpu'] });
+  const engine = await HlipEngine.start({ workerScript: join(ROOT, 'src', 'hlip', 'inference', 'inference-worker.ts'), providers: ['cpu'] });
   try {
     const store = new ModelStore(cache);
     const entry = await store.importModel(fullCkpt, { engine });
@@ -221,7 +221,7 @@ test('every variant embeds like the reference (--input input_1.npy; the 3D RoPE 
     const ck = await loadCheckpoint(join(REF, c.case, 'model.safetensors'));
     writeSafetensors(join(dir, 'model.safetensors'), new Map([...ck.tensors].filter(([k]) => k.startsWith('visual.'))));
     copyFileSync(join(REF, c.case, 'open_clip_config.json'), join(dir, 'open_clip_config.json'));
-    assert.ok(inferModel(await loadCheckpoint(dir)).visual, c.case);
+    assert.ok(detectModelSpec(await loadCheckpoint(dir)).visual, c.case);
     return { c, ckpt: join(dir, 'model.safetensors') };
   }));
   assert.deepEqual(jobs.filter((j) => j.c.unsupported).map((j) => j.c.case), [], 'the reference covers every variant');

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { AttentionLevel, gridOf, TextConfig, VisualConfig } from '../../src/hlip/config';
+import { AttentionLevel, gridOf, TextConfig, VisualConfig } from '../../src/hlip/model-config';
 import { buildTextOnnx, buildVisualOnnx } from '../../src/hlip/graph';
 import { decodeModel } from '../../src/hlip/graph/onnx-proto';
-import { HostTensor, TensorMap } from '../../src/hlip/tensor';
-import { normalRng } from '../../src/hlip/random-checkpoint';
+import { HostTensor, TensorMap } from '../../src/hlip/checkpoint/tensor';
+import { normalRng } from '../../src/hlip/demo/random-checkpoint';
 
 const dir = mkdtempSync(join(tmpdir(), 'hlip-graph-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

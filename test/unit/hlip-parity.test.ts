@@ -1,6 +1,6 @@
 /**
  * Parity of the ONNX graphs with the PyTorch reference (tools/hlip_ref, fixtures in .cache/hlip-ref): every variant's
- * small random checkpoint is read as safetensors and as an open_clip .pt through loadCheckpoint + inferModel, both
+ * small random checkpoint is read as safetensors and as an open_clip .pt through loadCheckpoint + detectModelSpec, both
  * towers are built and run with onnxruntime-node, and the outputs are compared with the reference's.
  */
 import assert from 'node:assert/strict';
@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
-import { inferModel, loadCheckpoint } from '../../src/hlip/checkpoint';
+import { detectModelSpec, loadCheckpoint } from '../../src/hlip/checkpoint';
 import { buildTextOnnx, buildVisualOnnx } from '../../src/hlip/graph';
-import { readNpy } from '../../src/hlip/npy';
+import { readNpy } from '../../src/hlip/export/npy';
 import { fixture, ROOT } from '../fixtures';
 
 const REF = join(ROOT, '.cache', 'hlip-ref');
@@ -76,7 +76,7 @@ for (const c of cases) {
       const caseDir = fixture(t, REF, c.case, file) ? join(REF, c.case) : undefined;
       if (!caseDir) return;
       const ckpt = await loadCheckpoint(join(caseDir, file));
-      const spec = inferModel(ckpt);
+      const spec = detectModelSpec(ckpt);
       const tag = `${c.case}`;
 
       if (c.checkpoint_keys !== 'text') {

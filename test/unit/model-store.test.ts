@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
-import { writeDemoModel } from '../../src/hlip/demo-model';
-import { CancelledError, HlipEngine } from '../../src/hlip/engine';
-import { ModelStore } from '../../src/hlip/model-store';
-import { zeroShotSets } from '../../src/hlip/zeroshot';
+import { writeDemoModel } from '../../src/hlip/demo/demo-model';
+import { CancelledError, HlipEngine } from '../../src/hlip/inference/engine';
+import { ModelStore } from '../../src/hlip/models/model-store';
+import { zeroShotSets } from '../../src/hlip/classify/zero-shot';
 
-const WORKER = join(__dirname, '../../src/hlip/worker.ts');
+const WORKER = join(__dirname, '../../src/hlip/inference/inference-worker.ts');
 
 let dir: string;
 let engine: HlipEngine;

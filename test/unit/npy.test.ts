@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { decodeNpy, encodeNpy, readNpy, writeNpy, type NpyData } from '../../src/hlip/npy';
+import { decodeNpy, encodeNpy, readNpy, writeNpy, type NpyData } from '../../src/hlip/export/npy';
 import { SYSTEM_PYTHON } from '../fixtures';
 import { tempDir } from '../oracles';
 

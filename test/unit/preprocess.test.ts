@@ -1,5 +1,5 @@
 /**
- * HLIP pre-processing (src/hlip/preprocess.ts) against tools/hlip_ref/preprocess_ref.py (numpy / nibabel / pydicom /
+ * HLIP pre-processing (src/hlip/preprocess/study-input.ts) against tools/hlip_ref/preprocess_ref.py (numpy / nibabel / pydicom /
  * torch F.interpolate, following HLIP's scripts) on real volumes and phantoms of several orientations; the RPI array
  * convention checked on the asymmetric phantom; the model-grid -> volume mapping; errors.
  */
@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { NIBABEL, PYDICOM, ROOT, SYSTEM_PYTHON } from '../fixtures';
 import { makeSeries, tempDir } from '../oracles';
-import { DEFAULT_HEAD_CT_WINDOWS, type PreprocessResult, type Protocol, type Quantize, NORM_MEAN, NORM_STD, modelGridToVolume, preprocessStudy } from '../../src/hlip/preprocess';
-import { apply4 } from '../../src/volume/geometry';
+import { DEFAULT_HEAD_CT_WINDOWS, type PreprocessResult, type Protocol, type Quantize, NORM_MEAN, NORM_STD, modelGridToVolume, preprocessStudy } from '../../src/hlip/preprocess/study-input';
+import { apply4 } from '../../src/shared/geometry';
 import { openStudy } from '../../src/volume/open';
 import { Volume } from '../../src/volume/volume';
 

@@ -1,7 +1,7 @@
 /** The viewer's plane geometry: whatever the storage order, right/anterior/superior land on the right screen sides. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { apply4 } from '../../src/volume/geometry';
+import { apply4 } from '../../src/shared/geometry';
 import {
   PLANES,
   canonical,

@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import protobuf from 'protobufjs';
-import { CancelledError, EngineError, HlipEngine } from '../../src/hlip/engine';
-import { createSession, defaultProviders, resolveProviders, RuntimeError } from '../../src/hlip/runtime';
+import { CancelledError, EngineError, HlipEngine } from '../../src/hlip/inference/engine';
+import { createSession, defaultProviders, resolveProviders, RuntimeError } from '../../src/hlip/inference/onnx-sessions';
 
-const WORKER = join(__dirname, '../../src/hlip/worker.ts');
+const WORKER = join(__dirname, '../../src/hlip/inference/inference-worker.ts');
 
 // --- a minimal ONNX writer (the subset of onnx.proto a stub needs) ---
 const rep = (type: string, id: number) => ({ rule: 'repeated', type, id });

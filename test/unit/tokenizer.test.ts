@@ -4,10 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { cleanText, fixText, htmlUnescape } from '../../src/hlip/text-clean';
-import { WordPieceTokenizer } from '../../src/hlip/tokenizer';
-import { buildDemoVocab } from '../../src/hlip/vocab';
-import { flattenPrompts, promptsFor, zeroShotSets } from '../../src/hlip/zeroshot';
+import { cleanText, fixText, htmlUnescape } from '../../src/hlip/text/text-clean';
+import { WordPieceTokenizer } from '../../src/hlip/text/tokenizer';
+import { buildDemoVocab } from '../../src/hlip/demo/demo-vocab';
+import { flattenPrompts, promptsFor, zeroShotSets } from '../../src/hlip/classify/zero-shot';
 import { ROOT, SYSTEM_PYTHON } from '../fixtures';
 import { tempDir } from '../oracles';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import {
   averageClassEmbeddings, diagnosisMap, fillTemplate, flattenPrompts, logitScaleOf, promptsFor, rankScores, scorePrompt,
   scoreSet, setKind, zeroShotSet, zeroShotSets, type ZeroShotSet,
-} from '../../src/hlip/zeroshot';
+} from '../../src/hlip/classify/zero-shot';
 
 const close = (a: number, b: number, tol = 1e-6, msg?: string) => assert.ok(Math.abs(a - b) <= tol, msg ?? `${a} != ${b}`);
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Independent reference of HLIP's pre-processing (numpy / nibabel / pydicom / torch, no SimpleITK), for parity tests
-of src/hlip/preprocess.ts.
+of src/hlip/preprocess/study-input.ts.
 
 It follows HLIP's own code line by line where it can:
   MRI   data/pub_brain_5/*/process.py: reorient 'RPI' + GetArrayFromImage, transpose2dhw, clip_by_percentile;

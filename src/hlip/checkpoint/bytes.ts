@@ -1,6 +1,6 @@
 /** Positioned reads and typed-array views shared by the zip and safetensors readers. */
 import { open, type FileHandle } from 'node:fs/promises';
-import type { DType, TensorData } from '../tensor';
+import type { DType, TensorData } from './tensor';
 import { CheckpointError } from './errors';
 
 /** Node caps one read at 2 GiB; larger tensors are read in pieces into the same buffer. */

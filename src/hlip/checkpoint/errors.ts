@@ -1,4 +1,4 @@
-import { CodedError } from '../../coded-error';
+import { CodedError } from '../../shared/coded-error';
 
 /** Why a checkpoint could not be read. Codes are stable (tests, UI); messages are sentences for people. */
 export type CheckpointErrorCode =

@@ -2,10 +2,10 @@
  * loadCheckpoint: a weights file or a model folder -> canonical state dict + the files around it (open_clip config,
  * vocab.txt). The format is decided by content, not by extension (.bin is either torch zip or safetensors in the wild).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import type { HostTensor, TensorMap } from '../tensor';
+import { sha256File } from '../../shared/file-hash';
+import type { HostTensor, TensorMap } from './tensor';
 import { openSource } from './bytes';
 import { CheckpointError } from './errors';
 import { readSafetensors } from './safetensors';
@@ -13,7 +13,7 @@ import { legacyTorchMessage, openTorchZip, TensorRef } from './torch-zip';
 import type { Checkpoint, OpenClipConfig } from './types';
 
 export { CheckpointError, isCheckpointError, type CheckpointErrorCode } from './errors';
-export { inferModel } from './infer';
+export { detectModelSpec } from './model-spec';
 export { parseSafetensors, readSafetensors, writeSafetensors } from './safetensors';
 export { openTorchZip, readTorchZip } from './torch-zip';
 export type { Checkpoint, ModelSpec, OpenClipConfig } from './types';
@@ -32,11 +32,7 @@ function findWeights(dir: string): string {
   throw new CheckpointError('NOT_FOUND', `The folder has no weights file (looked for ${PREFERRED.join(', ')}, then *${WEIGHT_EXTS.join(', *')})`, dir);
 }
 
-export async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
+export { sha256File };
 
 /** open_clip_config.json (HF layout), else `<stem>.json` / config.json when it is an open_clip model config. */
 function readConfig(weights: string, warnings: string[]): OpenClipConfig | undefined {

@@ -3,7 +3,7 @@
  * "__metadata__": {str: str}}, then the data region (offsets relative to its start). Validated before any data is read.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { numel, type DType, type TensorMap } from '../tensor';
+import { numel, type DType, type TensorMap } from './tensor';
 import { DTYPE_SIZE, openSource, typedArray } from './bytes';
 import { CheckpointError } from './errors';
 

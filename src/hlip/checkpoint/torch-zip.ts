@@ -3,7 +3,7 @@
  * the raw storages, `<archive>/byteorder` their endianness (absent = little). Tensors stay references until
  * `materialize`, so an optimizer's state (twice the model) is never read when only the state dict is wanted.
  */
-import type { HostTensor, TensorData } from '../tensor';
+import type { HostTensor, TensorData } from './tensor';
 import { DTYPE_SIZE, openSource, swapBytes, typedArray, type ByteSource } from './bytes';
 import { CheckpointError } from './errors';
 import { STORAGE_DTYPES, StorageRef, TensorRef, unpickle } from './unpickle';

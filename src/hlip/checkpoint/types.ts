@@ -1,5 +1,5 @@
-import type { TextConfig, VisualConfig } from '../config';
-import type { TensorMap } from '../tensor';
+import type { TextConfig, VisualConfig } from '../model-config';
+import type { TensorMap } from './tensor';
 
 /** open_clip's model config: HF hub layout {model_cfg, preprocess_cfg} or a plain model_configs/*.json. */
 export interface OpenClipConfig {

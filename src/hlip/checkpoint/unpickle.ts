@@ -3,7 +3,7 @@
  * list/tuple, string, number/bigint, boolean, null, Uint8Array) and tensor references. It never calls anything: a GLOBAL
  * outside the allow-list below is refused on sight (UNSAFE_PICKLE), and REDUCE only dispatches to the handlers here.
  */
-import type { DType } from '../tensor';
+import type { DType } from './tensor';
 import { CheckpointError } from './errors';
 
 /** A storage named by a persistent id: ('storage', torch.XStorage, key, location, numel). */

@@ -7,7 +7,7 @@
  * rotate_queries_or_keys, fixed form). As an elementwise formula over the full width C:
  *   rope(x) = x * cos + x[perm] * sin,   perm swaps each rotated pair, sin carries the sign (-sin on the even member).
  */
-import { gridOf, VisualConfig } from '../config';
+import { gridOf, VisualConfig } from '../model-config';
 
 export interface RopeTables {
   /** Rotated dims per axis (a above); 0 means the heads are too narrow to rotate anything. */

@@ -3,8 +3,8 @@
  * position 0, open_clip's text.proj (no bias), L2-normalised.
  */
 import { writeFileSync } from 'node:fs';
-import { TextConfig } from '../config';
-import { TensorMap } from '../tensor';
+import { TextConfig } from '../model-config';
+import { TensorMap } from '../checkpoint/tensor';
 import { selfAttention } from './attention';
 import { GraphBuilder, MS_DOMAIN, transpose2d } from './builder';
 import { DataType } from './onnx-proto';

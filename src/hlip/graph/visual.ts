@@ -3,8 +3,8 @@
  * slice / scan / study windows, then open_clip's head (token or DINO.txt pooling).
  */
 import { writeFileSync } from 'node:fs';
-import { AttentionLevel, gridOf, prefixTokens, VisualConfig } from '../config';
-import { TensorMap } from '../tensor';
+import { AttentionLevel, gridOf, prefixTokens, VisualConfig } from '../model-config';
+import { TensorMap } from '../checkpoint/tensor';
 import { AttentionImpl, firstQueryAttention, selfAttention } from './attention';
 import { GraphBuilder, MS_DOMAIN, transpose2d } from './builder';
 import { DataType } from './onnx-proto';

@@ -1,5 +1,5 @@
 /** Checked access to a TensorMap by canonical key: shape validated, values as float32. */
-import { HostTensor, TensorMap, toFloat32 } from '../tensor';
+import { HostTensor, TensorMap, toFloat32 } from '../checkpoint/tensor';
 
 export class Weights {
   constructor(private readonly tensors: TensorMap) {}

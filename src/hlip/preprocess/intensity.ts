@@ -6,7 +6,7 @@
  *   would hand numpy a float32 array (float32 files, and scaled files, which ITK reads as float32);
  * - the uint8 quantisation of the stored scans.
  */
-import type { VoxelArray } from '../../volume/volume';
+import type { VoxelArray } from '../../shared/volume-meta';
 
 const f32 = Math.fround;
 

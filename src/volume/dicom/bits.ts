@@ -1,4 +1,4 @@
-import type { VoxelArray } from '../volume';
+import type { VoxelArray } from '../../shared/volume-meta';
 
 interface StoredBits {
   bitsAllocated: number;

@@ -11,7 +11,7 @@
  * are checked against the DICOM header before a codec allocates.
  */
 import { VolumeError, asVolumeError } from '../errors';
-import type { VoxelArray } from '../volume';
+import type { VoxelArray } from '../../shared/volume-meta';
 import { fixStoredBits } from './bits';
 import { toRgb8, yccOf } from './color';
 import { type JpegHeader, SOF_NAMES, jpegIsYcc, libjpegAssumesYcc, readJpegHeader, withAdobeTransform } from './jpeg';

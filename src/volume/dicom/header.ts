@@ -1,4 +1,4 @@
-import type { HeaderField } from '../volume';
+import type { HeaderField } from '../../shared/volume-meta';
 import { TAG_NAMES } from './dictionary';
 import type { DataSet, Element } from './parse';
 

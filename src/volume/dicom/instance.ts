@@ -4,7 +4,7 @@
  * functional group sequences; legacy multi-frame (RT dose, NM) describe frame positions with offset vectors.
  */
 import { VolumeError } from '../errors';
-import type { Vec3 } from '../geometry';
+import type { Vec3 } from '../../shared/geometry';
 import type { Rescale } from '../volume';
 import type { FrameInfo } from './codecs';
 import { type DataSet, EXPLICIT_BE, type Element, PIXEL_DATA, type Parsed } from './parse';

@@ -7,7 +7,7 @@ import * as dicomParser from 'dicom-parser';
 import { open, readFile } from 'node:fs/promises';
 import { VolumeError, asVolumeError } from '../errors';
 import { type ReadOptions, guardAllocation } from '../limits';
-import type { VoxelArray } from '../volume';
+import type { VoxelArray } from '../../shared/volume-meta';
 import { fixStoredBits } from './bits';
 import { TRANSFER_SYNTAXES, decodeFrame, nativeFrameBytes, outputType } from './codecs';
 import type { DicomInstance } from './instance';

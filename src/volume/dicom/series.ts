@@ -3,7 +3,7 @@
  * order slices by their position along the slice normal (never by file name or InstanceNumber), derive spacing from the
  * positions (reporting non-uniform spacing and gantry tilt), and build the voxel -> RAS affine.
  */
-import { type Mat4, type Vec3, cross3, dot3, lpsToRas, norm3 } from '../geometry';
+import { type Mat4, type Vec3, cross3, dot3, lpsToRas, norm3 } from '../../shared/geometry';
 import type { Rescale } from '../volume';
 import type { FrameInfo } from './codecs';
 import type { DicomInstance, FrameGeometry } from './instance';

@@ -1,5 +1,5 @@
 /** Messages between HlipEngine (caller's thread) and the inference worker. Every request carries an id; the reply echoes it. */
-import type { SessionFallback } from './runtime';
+import type { SessionFallback } from './onnx-sessions';
 
 export interface LoadRequest {
   type: 'load';

@@ -6,8 +6,8 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { EngineReply, EngineRequest, ImageResult, LoadRequest, LoadResult, OutTensor, TextResult, TowerInfo } from './engine-protocol';
-import { createSession, RuntimeError } from './runtime';
-import { CodedError } from '../coded-error';
+import { createSession, RuntimeError } from './onnx-sessions';
+import { CodedError } from '../../shared/coded-error';
 
 interface Tower {
   session: ort.InferenceSession;

@@ -4,13 +4,13 @@
  * Uses node:http/https rather than fetch: VS Code applies its proxy settings to those modules, and the hub's sha256 is on
  * the redirect response, which fetch's automatic redirects would hide.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { sha256File } from '../../shared/file-hash';
+import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { basename, join } from 'node:path';
-import { CancelledError } from './engine';
-import { CodedError } from '../coded-error';
+import { CancelledError } from '../inference/engine';
+import { CodedError } from '../../shared/coded-error';
 
 export type DownloadErrorCode = 'BAD_SOURCE' | 'NOT_FOUND' | 'UNAUTHORIZED' | 'HTTP' | 'NETWORK' | 'CHECKSUM' | 'INCOMPLETE';
 
@@ -104,7 +104,7 @@ export async function downloadFile(url: string, dest: string, opts: FileOptions 
   if (opts.signal?.aborted) throw cancelled(url);
   if (existsSync(dest)) {
     if (!opts.sha256) return { path: dest, bytes: statSync(dest).size }; // nothing to check it against: keep it
-    const sha = await hashFile(dest);
+    const sha = await sha256File(dest);
     if (sha === opts.sha256.toLowerCase()) return { path: dest, bytes: statSync(dest).size, sha256: sha };
     unlinkSync(dest); // a stale or damaged copy: fetch it again
   }
@@ -134,7 +134,7 @@ export async function downloadFile(url: string, dest: string, opts: FileOptions 
     const size = statSync(part).size;
     if (total !== undefined && size !== total) throw new DownloadError('INCOMPLETE', `${file}: got ${size} of ${total} bytes; run again to resume`, url);
   }
-  const sha = await hashFile(part);
+  const sha = await sha256File(part);
   if (expected && sha !== expected) {
     unlinkSync(part);
     throw new DownloadError('CHECKSUM', `${file}: sha256 ${sha} does not match the expected ${expected}; the download was deleted`, url);
@@ -231,12 +231,3 @@ function once(u: URL, headers: Record<string, string>, signal?: AbortSignal): Pr
 /** The same error as a cancelled inference, so callers handle every cancel alike; the .part is kept for resuming. */
 const cancelled = (what: string) => new CancelledError(`Download cancelled: ${what}`);
 
-function hashFile(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (b) => h.update(b))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}

@@ -2,7 +2,7 @@
  * State dicts with HLIP's key names and shapes and seeded random weights: the demo model, benchmarks and tests build
  * real checkpoints from these (no framework needed). Names follow docs/hlip-model.md.
  */
-import type { TensorMap } from './tensor';
+import type { TensorMap } from '../checkpoint/tensor';
 
 export type Vec3 = [number, number, number];
 

@@ -2,16 +2,16 @@
  * One classification pipeline for the editor and the CLI: study volumes -> HLIP input -> image embedding, CLS attention
  * and patch tokens -> zero-shot scores per set -> maps back on each scan's own voxel grid.
  */
-import { CodedError } from '../coded-error';
-import type { ClassifyResults, MapRequest, PromptScore, ScoreSet } from '../protocol';
-import type { Volume } from '../volume/volume';
-import { gridOf, prefixTokens } from './config';
-import type { HlipEngine } from './engine';
-import type { OutTensor } from './engine-protocol';
-import type { ModelEntry, ModelStore } from './model-store';
-import { DEFAULT_HEAD_CT_WINDOWS, type Protocol, type ScanInfo, modelGridToVolume, preprocessStudy } from './preprocess';
-import { WordPieceTokenizer, trimPadding } from './tokenizer';
-import { diagnosisMap, rankScores, scoreSet, setKind, zeroShotSets } from './zeroshot';
+import { CodedError } from '../../shared/coded-error';
+import type { ClassifyResults, MapRequest, PromptScore, ScoreSet } from './results';
+import type { Volume } from '../../volume/volume';
+import { gridOf, prefixTokens } from '../model-config';
+import type { HlipEngine } from '../inference/engine';
+import type { OutTensor } from '../inference/engine-protocol';
+import type { ModelEntry, ModelStore } from '../models/model-store';
+import { DEFAULT_HEAD_CT_WINDOWS, type Protocol, type ScanInfo, modelGridToVolume, preprocessStudy } from '../preprocess/study-input';
+import { WordPieceTokenizer, trimPadding } from '../text/tokenizer';
+import { diagnosisMap, rankScores, scoreSet, setKind, zeroShotSets } from './zero-shot';
 
 /** A converted model ready to run: its manifest, tokenizer and the class embeddings computed at import. */
 export interface LoadedModel {
@@ -202,10 +202,3 @@ export function scanMap(c: Classification, values: Float32Array, s: number, volu
   return modelGridToVolume(values.subarray(s * L, (s + 1) * L), c.grid, c.scans[s], volume);
 }
 
-/** Scores as CSV: one row per (set, diagnosis). */
-export function resultsCsv(r: ClassifyResults): string {
-  const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  const rows = ['set,rank,diagnosis,prompt,score'];
-  for (const s of r.sets) s.rows.forEach((row, i) => rows.push([s.name, i + 1, q(row.className), q(row.prompt), row.score.toFixed(6)].join(',')));
-  return `${rows.join('\n')}\n`;
-}

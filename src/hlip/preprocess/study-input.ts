@@ -16,12 +16,12 @@
  *   HU trilinear to (3, 1, 1) mm (size int(n * spacing / target)); (HU + 1150) / 1500 clipped to [0, 1]; centred
  *   zero-pad then centred crop to 112 x 336 x 336; (x - 0.449) / 0.226.
  */
-import type { Volume } from '../volume/volume';
-import { type Quantize, minMaxNormaliser, percentiles, realSource, realValue, windowNormaliser, type RealSource } from './preprocess/intensity';
-import { type Axes3, axisOffsets, largestSpacingToDepth, rpiArrayAxes, storedAxes } from './preprocess/orient';
-import { type Dims3, type LinearTable, resample2d, resampleAxis, sliceTable, torchLinearTable, torchNearestExact, unpadTable } from './preprocess/resize';
+import type { Volume } from '../../volume/volume';
+import { type Quantize, minMaxNormaliser, percentiles, realSource, realValue, windowNormaliser, type RealSource } from './intensity';
+import { type Axes3, axisOffsets, largestSpacingToDepth, rpiArrayAxes, storedAxes } from './orient';
+import { type Dims3, type LinearTable, resample2d, resampleAxis, sliceTable, torchLinearTable, torchNearestExact, unpadTable } from './resize';
 
-export type { Quantize } from './preprocess/intensity';
+export type { Quantize } from './intensity';
 
 export type Protocol = 'mri' | 'head-ct' | 'chest-ct';
 

@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { asVolumeError } from './errors';
 import { openStudy } from './open';
-import { studyToTransfer } from './transfer';
+import { studyToTransfer } from './to-transfer';
 
 parentPort?.on('message', async (msg: { path: string; maxBytes?: number; wholeSeries?: boolean }) => {
   try {

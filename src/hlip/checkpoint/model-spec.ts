@@ -3,8 +3,8 @@
  * inference"). Shapes come from the weights; what weights cannot tell (heads, attention schedule, RoPE) comes from the
  * open_clip config, else from the known variant with the same structure, else a default with a warning.
  */
-import { KNOWN_VARIANTS, knownVariant, scheduleOf, type AttentionLevel, type TextConfig, type VisualConfig } from '../config';
-import { toFloat32, type HostTensor, type TensorMap } from '../tensor';
+import { KNOWN_VARIANTS, knownVariant, scheduleOf, type AttentionLevel, type TextConfig, type VisualConfig } from '../model-config';
+import { toFloat32, type HostTensor, type TensorMap } from './tensor';
 import { CheckpointError } from './errors';
 import type { Checkpoint, ModelSpec, OpenClipConfig } from './types';
 
@@ -217,7 +217,7 @@ const scalar = (t: TensorMap, name: string): number | undefined => {
 };
 
 /** The model a checkpoint holds. Throws NOT_HLIP when neither tower is recognisable. */
-export function inferModel(ckpt: Pick<Checkpoint, 'tensors' | 'openClipConfig'> & Partial<Pick<Checkpoint, 'path' | 'warnings'>>): ModelSpec {
+export function detectModelSpec(ckpt: Pick<Checkpoint, 'tensors' | 'openClipConfig'> & Partial<Pick<Checkpoint, 'path' | 'warnings'>>): ModelSpec {
   const t = ckpt.tensors;
   const warnings = [...(ckpt.warnings ?? [])];
   const problems: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * Host/CLI-side client of the inference worker (src/hlip/worker.ts). Requests are queued here and sent one at a time, so
+ * Host/CLI-side client of the inference worker (src/hlip/inference/inference-worker.ts). Requests are queued here and sent one at a time, so
  * cancelling the running one (stop the worker) loses nothing else: the next request starts a fresh worker and reloads
  * the models it had.
  *
@@ -14,8 +14,8 @@ import { Worker } from 'node:worker_threads';
 import type {
   EncodeImageRequest, EncodeTextRequest, EngineReply, EngineRequest, ImageResult, LoadRequest, LoadResult, TextResult, TowerInfo,
 } from './engine-protocol';
-import type { SessionFallback } from './runtime';
-import { CodedError } from '../coded-error';
+import type { SessionFallback } from './onnx-sessions';
+import { CodedError } from '../../shared/coded-error';
 
 export class CancelledError extends CodedError<'CANCELLED'> {
   override readonly name = 'CancelledError';
@@ -29,7 +29,7 @@ export class EngineError extends CodedError {
 }
 
 export interface EngineOptions {
-  /** dist/hlip-worker.js, or src/hlip/worker.ts in tests (run through tsx). */
+  /** dist/hlip-worker.js, or src/hlip/inference/inference-worker.ts in tests (run through tsx). */
   workerScript: string;
   /** Execution providers in order of preference (see runtime.ts); cpu is always the last resort. */
   providers: string[];

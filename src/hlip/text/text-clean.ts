@@ -11,7 +11,7 @@
  */
 import entityData from './html-entities.json';
 
-// src/hlip/html-entities.json holds the WHATWG table as Python's stdlib has it; regenerate with:
+// src/hlip/text/html-entities.json holds the WHATWG table as Python's stdlib has it; regenerate with:
 // python3 -c "import html,html.entities,json; print(json.dumps({'entities':html.entities.html5,
 //   'invalidCharrefs':{str(k):v for k,v in html._invalid_charrefs.items()},'invalidCodepoints':sorted(html._invalid_codepoints)}))"
 const ENTITIES = new Map(Object.entries((entityData as { entities: Record<string, string> }).entities));

@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { CheckpointError, loadCheckpoint, inferModel, sha256File, type Checkpoint } from './checkpoint';
-import type { TextConfig, VisualConfig } from './config';
-import { CancelledError, type HlipEngine } from './engine';
-import { buildTextOnnx, buildVisualOnnx } from './graph';
-import type { CtWindow } from './preprocess';
-import { WordPieceTokenizer, trimPadding } from './tokenizer';
-import { buildDemoVocab } from './vocab';
-import { averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from './zeroshot';
+import { CheckpointError, loadCheckpoint, detectModelSpec, sha256File, type Checkpoint } from '../checkpoint';
+import type { TextConfig, VisualConfig } from '../model-config';
+import { CancelledError, type HlipEngine } from '../inference/engine';
+import { buildTextOnnx, buildVisualOnnx } from '../graph';
+import type { CtWindow } from '../preprocess/study-input';
+import { WordPieceTokenizer, trimPadding } from '../text/tokenizer';
+import { buildDemoVocab } from '../demo/demo-vocab';
+import { averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../classify/zero-shot';
 
 /** Bump when the files or the manifest change meaning: older entries are converted again. */
 export const STORE_VERSION = 2; // 2: visual.onnx has the cls_attn_map(s) outputs
@@ -134,7 +134,7 @@ export class ModelStore {
     const cached = this.read(join(this.root, id));
     if (cached) return done(cached, progress);
     check();
-    const spec = inferModel(ckpt);
+    const spec = detectModelSpec(ckpt);
     if (!spec.visual) throw new CheckpointError('NO_VISUAL_TOWER', `${basename(ckpt.path)} has no HLIP visual tower${spec.warnings.length ? ` (${spec.warnings.join('; ')})` : ''}`);
     const warnings = [...spec.warnings];
 

@@ -1,34 +1,18 @@
 /**
- * Volume <-> plain transferable form: metadata as JSON-safe fields and the voxels as one ArrayBuffer. Crosses worker
- * threads and the webview boundary without copying voxel data into JSON.
+ * Voxels in flight: a volume as its metadata plus one ArrayBuffer, which crosses worker threads and the webview boundary
+ * without a copy into JSON. The readers make these (src/volume/to-transfer.ts); the host and the webview read them.
  */
-import type { CenterPlanes, VolumeMeta, VoxelType } from '../protocol';
-import { type Study, Volume, type VoxelArray } from './volume';
+import type { CenterPlanes, VolumeMeta, VoxelArray, VoxelType } from './volume-meta';
 
 export interface TransferVolume {
   meta: VolumeMeta;
   data: ArrayBuffer;
 }
 
-export function volumeMeta(v: Volume): VolumeMeta {
-  return {
-    name: v.name,
-    format: v.format,
-    modality: v.modality,
-    description: v.description,
-    dims: [...v.dims],
-    frames: v.frames,
-    dataType: v.dataType as VoxelType,
-    affine: [...v.affine],
-    spacing: [...v.spacing],
-    orientation: v.orientation,
-    rescale: v.rescale,
-    range: v.range(),
-    invertDisplay: v.invertDisplay,
-    header: v.header,
-    warnings: v.warnings,
-    files: v.sources.length,
-  };
+export interface TransferStudy {
+  name: string;
+  warnings: string[];
+  volumes: TransferVolume[];
 }
 
 /** The voxel bytes as a standalone ArrayBuffer (no copy when the array already owns its whole buffer). */
@@ -37,16 +21,6 @@ export function voxelBuffer(data: VoxelArray): ArrayBuffer {
   return data.byteOffset === 0 && data.byteLength === b.byteLength ? b : b.slice(data.byteOffset, data.byteOffset + data.byteLength);
 }
 
-export const toTransfer = (v: Volume): TransferVolume => ({ meta: volumeMeta(v), data: voxelBuffer(v.data) });
-
-export interface TransferStudy {
-  name: string;
-  warnings: string[];
-  volumes: TransferVolume[];
-}
-
-export const studyToTransfer = (s: Study): TransferStudy => ({ name: s.name, warnings: s.warnings, volumes: s.volumes.map(toTransfer) });
-
 const CTORS: Record<VoxelType, new (b: ArrayBuffer) => VoxelArray> = {
   uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array, uint32: Uint32Array, int32: Int32Array,
   float32: Float32Array, float64: Float64Array, rgb24: Uint8Array,
@@ -54,16 +28,6 @@ const CTORS: Record<VoxelType, new (b: ArrayBuffer) => VoxelArray> = {
 
 /** A typed view of received voxels in their stored type. */
 export const typedVoxels = (t: VoxelType, data: ArrayBuffer): VoxelArray => new CTORS[t](data);
-
-/** A Volume again on the receiving side (the host runs HLIP pre-processing on what the volume worker read). */
-export function fromTransfer(t: TransferVolume): Volume {
-  const m = t.meta;
-  return new Volume({
-    name: m.name, format: m.format, sources: [], dims: m.dims, frames: m.frames, components: m.dataType === 'rgb24' ? 3 : 1,
-    data: typedVoxels(m.dataType, t.data), rescale: m.rescale, affine: m.affine, modality: m.modality, header: m.header,
-    warnings: m.warnings, invertDisplay: m.invertDisplay, description: m.description,
-  });
-}
 
 /** The three planes through the centre voxel of frame 0 (see CenterPlanes), copied out of the stored array. */
 export function centerPlanes(meta: VolumeMeta, data: ArrayBuffer): CenterPlanes {

@@ -6,10 +6,10 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors } from './checkpoint';
-import { KNOWN_VARIANTS } from './config';
+import { writeSafetensors } from '../checkpoint';
+import { KNOWN_VARIANTS } from '../model-config';
 import { type Vec3, randomCheckpoint } from './random-checkpoint';
-import { buildDemoVocab } from './vocab';
+import { buildDemoVocab } from './demo-vocab';
 
 export const DEMO_VARIANT = 'ablate_seqposemb_vit_base_multiscan_h2_dinotxt1568';
 const V = { dim: 96, heads: 4, embed: 64 };

@@ -7,9 +7,9 @@
  * class names and templates (models/zeroshot.json), sorted. Changing this list changes the demo model's text
  * embedding table, so keep it append-only in spirit and deterministic.
  */
-import zeroshotJson from '../../models/zeroshot.json';
-import { SPECIAL_TOKENS, bertNormalize, preTokenize } from './tokenizer';
-import type { RawSet } from './zeroshot';
+import zeroshotJson from '../../../models/zeroshot.json';
+import { SPECIAL_TOKENS, bertNormalize, preTokenize } from '../text/tokenizer';
+import type { RawSet } from '../classify/zero-shot';
 
 const SUFFIXES = ['s', 'es', 'ed', 'ing', 'al', 'ic', 'ly', 'ion', 'tion', 'oma', 'omas', 'itis', 'osis', 'ous', 'ary', 'ia', 'ity', 'ment', 'er'];
 

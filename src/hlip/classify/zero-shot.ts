@@ -7,7 +7,7 @@
  *   - 'pairs'   (chest CT): per class a (negative, positive) prompt pair, softmax over the pair, P(positive).
  * logit_scale is stored in checkpoints as its log; open_clip uses exp(), which training clamps to <= 100.
  */
-import zeroshotJson from '../../models/zeroshot.json';
+import zeroshotJson from '../../../models/zeroshot.json';
 
 export type ScoreKind = 'cosine' | 'softmax' | 'pairs';
 
