@@ -1,78 +1,103 @@
 /** The `hlip` command line: headless use of the same readers and model code as the extension. */
 import { writeDemoModel } from '../hlip/demo/demo-model';
+import { CodedError } from '../shared/coded-error';
 import { classifyCommand } from './classify';
 import { embedCommand } from './embed';
 import { embedTextCommand } from './embed-text';
 import { importCommand } from './import';
 import { infoCommand } from './info';
-import { UsageError, parseOptions } from './options';
-import { CodedError } from '../shared/coded-error';
+import { type CliOptions, OPTION_SPECS, UsageError, parseOptions } from './options';
 
-const USAGE = `usage: hlip <command> [options]
+type Out = (s: string) => void;
 
-commands:
-  info <file|folder>... [--json]     describe each series / scan: dims, spacing, orientation, affine, range, warnings
-  classify <study> --model <ckpt>    zero-shot scores for a study (file or folder) with an HLIP checkpoint
-           [--json] [--top N] [--ep cuda,cpu] [--protocol mri|head-ct|chest-ct] [--out results.json]
-  embed [<study>] --model <ckpt> --out <dir>   image embedding, CLS attention (+ DINO.txt patch_proj) as .npy + meta.json
-        [--input <tensor.npy>] [--ep ...] [--protocol ...]   (--input: a ready float32 [1,scans,1,D,H,W] tensor instead of a study)
-  embed-text --model <ckpt> --out <dir>        text embeddings as .npy: token ids, mask, embeddings (+ class averages)
-        (--prompts <file> | --classes mri|ct|pubbrain5|rsna) [--vocab vocab.txt]
-  import <ckpt|folder> [--vocab F]   convert a checkpoint into the model cache now (ONNX + class embeddings); prints it
-  demo-model <dir>                   write a small HLIP-architecture checkpoint with seeded RANDOM weights (untrained:
-                                     for trying the pipeline; its scores are meaningless)
-
-options:
-  --model    a checkpoint (.safetensors, .pt, .bin) or a model folder (HF layout: model.safetensors,
-             open_clip_config.json, vocab.txt); converted once to ONNX and cached (--cache DIR, default
-             ~/.cache/hlip-viewer/models, or $HLIP_CACHE)
-  --ep       execution providers in order; a provider that cannot load falls back to the next (said on stderr)
-`;
-
-async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  const out = (s: string) => process.stdout.write(`${s}\n`);
-  const o = parseOptions(rest);
-  const [first] = o.positional;
-  switch (cmd) {
-    case 'info':
-      if (!first) break;
-      await infoCommand(o.positional, o.json, out);
-      return 0;
-    case 'classify':
-      if (!first) break;
-      return classifyCommand(first, o, out);
-    case 'embed':
-      return embedCommand(o, out);
-    case 'embed-text':
-      return embedTextCommand(o, out);
-    case 'import':
-      if (!first) break;
-      return importCommand(first, o, out);
-    case 'demo-model':
-      if (!first) break;
-      out(writeDemoModel(first));
-      return 0;
-    case undefined:
-    case 'help':
-    case '--help':
-    case '-h':
-      process.stdout.write(USAGE);
-      return 0;
-  }
-  process.stderr.write(USAGE);
-  return 2;
+/** One sub-command: what it takes (options are keys of OPTION_SPECS) and what it does. */
+export interface CliCommand {
+  name: string;
+  /** The synopsis after the command name, and what the command does. */
+  synopsis: string;
+  summary: string;
+  options: readonly string[];
+  /** Fewest and most positional arguments. */
+  minPositional: number;
+  maxPositional: number;
+  run(o: CliOptions, out: Out): Promise<number>;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e) => {
-    if (e instanceof UsageError) {
-      process.stderr.write(`hlip: ${e.message}\n\n${USAGE}`);
-      process.exit(2);
-    }
-    // Coded errors are the user's input or machine: print the sentence, not a stack.
-    process.stderr.write(`hlip: ${e instanceof CodedError ? `${e.message} [${e.code}]` : e instanceof Error ? e.stack : String(e)}\n`);
-    process.exit(1);
+const MODEL_RUN = ['model', 'ep', 'cache', 'vocab', 'quiet'] as const;
+
+/** The command table; a new command adds one entry here. */
+export const COMMANDS: CliCommand[] = [
+  {
+    name: 'info', synopsis: '<file|folder>...', minPositional: 1, maxPositional: Infinity, options: ['json'],
+    summary: 'describe each series / scan: dims, spacing, orientation, affine, range, warnings',
+    run: async (o, out) => (await infoCommand(o.positional, o.json, out), 0),
   },
-);
+  {
+    name: 'classify', synopsis: '<study> --model <ckpt>', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN, 'json', 'top', 'protocol', 'out'],
+    summary: 'zero-shot scores for a study (file or folder) with an HLIP checkpoint',
+    run: (o, out) => classifyCommand(o.positional[0], o, out),
+  },
+  {
+    name: 'embed', synopsis: '[<study>] --model <ckpt> --out <dir>', minPositional: 0, maxPositional: 1, options: [...MODEL_RUN, 'json', 'protocol', 'out', 'input'],
+    summary: 'image embedding, CLS attention (+ DINO.txt patch_proj) as .npy + meta.json (--input: a ready tensor)',
+    run: embedCommand,
+  },
+  {
+    name: 'embed-text', synopsis: '--model <ckpt> --out <dir> (--prompts <file> | --classes <set>)', minPositional: 0, maxPositional: 0,
+    options: [...MODEL_RUN, 'json', 'out', 'prompts', 'classes'],
+    summary: 'text embeddings as .npy: token ids, mask, embeddings (+ class averages)',
+    run: embedTextCommand,
+  },
+  {
+    name: 'import', synopsis: '<ckpt|folder>', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN.filter((n) => n !== 'model'), 'json'],
+    summary: 'convert a checkpoint into the model cache now (ONNX + class embeddings); prints it',
+    run: (o, out) => importCommand(o.positional[0], o, out),
+  },
+  {
+    name: 'demo-model', synopsis: '<dir>', minPositional: 1, maxPositional: 1, options: [],
+    summary: 'write a small HLIP-architecture checkpoint with seeded RANDOM weights (untrained: its scores are meaningless)',
+    run: async (o, out) => (out(writeDemoModel(o.positional[0])), 0),
+  },
+];
+
+export function usage(): string {
+  const lines = ['usage: hlip <command> [options]', '', 'commands:'];
+  for (const c of COMMANDS) {
+    lines.push(`  ${c.name} ${c.synopsis}`, `      ${c.summary}`);
+    if (c.options.length) lines.push(`      options: ${c.options.map((n) => `--${n}`).join(' ')}`);
+  }
+  lines.push('', 'options:');
+  for (const [name, s] of Object.entries(OPTION_SPECS)) lines.push(`  --${name}${s.type === 'string' ? ' <value>' : ''}`.padEnd(24) + s.help);
+  lines.push('', 'Models are converted once to ONNX and cached (--cache DIR, default ~/.cache/hlip-viewer/models, or $HLIP_CACHE).');
+  lines.push('A provider in --ep that cannot load falls back to the next one (said on stderr).');
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(', ')})`);
+  const o = parseOptions(rest, `hlip ${cmd.name}`, cmd.options);
+  if (o.positional.length < cmd.minPositional) throw new UsageError(`hlip ${cmd.name} ${cmd.synopsis}: missing argument`);
+  if (o.positional.length > cmd.maxPositional) throw new UsageError(`hlip ${cmd.name} ${cmd.synopsis}: unexpected argument "${o.positional[cmd.maxPositional]}"`);
+  return cmd.run(o, (s) => process.stdout.write(`${s}\n`));
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      if (e instanceof UsageError) {
+        process.stderr.write(`hlip: ${e.message}\n(hlip --help lists the commands and their options)\n`);
+        process.exit(2);
+      }
+      // Coded errors are the user's input or machine: print the sentence, not a stack.
+      process.stderr.write(`hlip: ${e instanceof CodedError ? `${e.message} [${e.code}]` : e instanceof Error ? e.stack : String(e)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -55,3 +55,21 @@ test('a DICOM header claiming a huge image is refused before allocating (TOO_LAR
   writeFileSync(path, b);
   await assert.rejects(openStudy(path, { maxBytes: 2 ** 30 }), (e) => isVolumeError(e) && e.code === 'TOO_LARGE');
 });
+
+test('an option a command does not take is a usage error naming that command\'s options', () => {
+  const r = hlip('info', 'x.nii', '--model', 'm.pt');
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /hlip info does not take --model; its options: --json/);
+  const c = hlip('classify', 'x.nii', '--input', 't.npy');
+  assert.equal(c.status, 2);
+  assert.match(c.stderr, /hlip classify does not take --input; its options: --model, --ep, --cache, --vocab, --quiet, --json, --top, --protocol, --out/);
+  const v = hlip('classify', 'x.nii', '--model');
+  assert.equal(v.status, 2);
+  assert.match(v.stderr, /--model needs a value/);
+  const u = hlip('nonsense');
+  assert.equal(u.status, 2);
+  assert.match(u.stderr, /unknown command "nonsense"/);
+  const h = hlip('--help');
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /embed-text --model <ckpt>/);
+});
