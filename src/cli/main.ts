@@ -6,6 +6,7 @@ import { embedCommand } from './embed';
 import { embedTextCommand } from './embed-text';
 import { importCommand } from './import';
 import { infoCommand } from './info';
+import { runsCommand } from './runs';
 import { type CliOptions, OPTION_SPECS, UsageError, parseOptions } from './options';
 
 type Out = (s: string) => void;
@@ -52,6 +53,11 @@ export const COMMANDS: CliCommand[] = [
     name: 'import', synopsis: '<ckpt|folder>', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN.filter((n) => n !== 'model'), 'json'],
     summary: 'convert a checkpoint into the model cache now (ONNX + class embeddings); prints it',
     run: (o, out) => importCommand(o.positional[0], o, out),
+  },
+  {
+    name: 'runs', synopsis: '<logs-dir|run|checkpoint>...', minPositional: 1, maxPositional: Infinity, options: ['json'],
+    summary: 'training runs (open_clip / HLIP logs): epochs, settings, what the weights are, differing settings, last metrics',
+    run: (o, out) => runsCommand(o.positional, o, out),
   },
   {
     name: 'demo-model', synopsis: '<dir>', minPositional: 1, maxPositional: 1, options: [],
