@@ -2,12 +2,37 @@
 import { Worker } from 'node:worker_threads';
 import { VolumeError, type VolumeErrorCode } from './errors';
 import type { TransferStudy } from '../shared/transfer';
+import type { VolumeMeta } from '../shared/volume-meta';
 
-export function openStudyInWorker(workerScript: string, path: string, opts: { maxBytes?: number; wholeSeries?: boolean } = {}): Promise<TransferStudy> {
+/** The first volume of a study while it is read (see volume-worker.ts). */
+export interface StudyStream {
+  /** Its metadata, once its centre slice is in (the range is that of the voxels in so far). */
+  start(meta: VolumeMeta): void;
+  /** Bytes of its stored array at `offset`, final; the centre slice comes first. */
+  slab(offset: number, data: ArrayBuffer): void;
+}
+
+type Reply =
+  | { ok: true; study: TransferStudy }
+  | { ok: false; code: VolumeErrorCode; message: string }
+  | { kind: 'start'; meta: VolumeMeta }
+  | { kind: 'slab'; offset: number; data: ArrayBuffer };
+
+export function openStudyInWorker(
+  workerScript: string,
+  path: string,
+  opts: { maxBytes?: number; wholeSeries?: boolean; stream?: StudyStream } = {},
+): Promise<TransferStudy> {
+  const { stream, ...read } = opts;
   return new Promise((resolve, reject) => {
     const worker = new Worker(workerScript);
     const done = () => void worker.terminate();
-    worker.once('message', (m: { ok: true; study: TransferStudy } | { ok: false; code: VolumeErrorCode; message: string }) => {
+    worker.on('message', (m: Reply) => {
+      if ('kind' in m) {
+        if (m.kind === 'start') stream?.start(m.meta);
+        else stream?.slab(m.offset, m.data);
+        return;
+      }
       done();
       if (m.ok) resolve(m.study);
       else reject(new VolumeError(m.code, m.message));
@@ -16,6 +41,6 @@ export function openStudyInWorker(workerScript: string, path: string, opts: { ma
       done();
       reject(new VolumeError('DECODE_FAILED', `The reader stopped unexpectedly: ${e.message}`, path));
     });
-    worker.postMessage({ path, ...opts });
+    worker.postMessage({ path, ...read, stream: !!stream });
   });
 }

@@ -3,7 +3,8 @@ import type { VolumeMeta, VoxelType } from '../shared/volume-meta';
 import { type TransferStudy, type TransferVolume, typedVoxels, voxelBuffer } from '../shared/transfer';
 import { type Study, Volume } from './volume';
 
-export function volumeMeta(v: Volume): VolumeMeta {
+/** `range`: when the voxels are still arriving, the range of those in (instead of a pass over all of them). */
+export function volumeMeta(v: Volume, range?: [number, number]): VolumeMeta {
   return {
     name: v.name,
     format: v.format,
@@ -16,7 +17,7 @@ export function volumeMeta(v: Volume): VolumeMeta {
     spacing: [...v.spacing],
     orientation: v.orientation,
     rescale: v.rescale,
-    range: v.range(),
+    range: range ?? v.range(),
     invertDisplay: v.invertDisplay,
     header: v.header,
     warnings: v.warnings,

@@ -121,22 +121,25 @@ export class Volume {
 
   /** Min and max real value over all frames, ignoring NaN. */
   range(): [number, number] {
-    if (this.cachedRange) return this.cachedRange;
-    const d = this.data;
-    let lo = Infinity, hi = -Infinity;
-    for (let p = 0; p < d.length; p++) {
-      const v = d[p];
-      if (v < lo) lo = v;
-      if (v > hi) hi = v;
-    }
-    if (lo === Infinity) [lo, hi] = [NaN, NaN];
-    if (this.rescale) {
-      const a = lo * this.rescale.slope + this.rescale.intercept;
-      const b = hi * this.rescale.slope + this.rescale.intercept;
-      [lo, hi] = a <= b ? [a, b] : [b, a];
-    }
-    return (this.cachedRange = [lo, hi]);
+    return (this.cachedRange ??= sampleRange(this.data, this.rescale));
   }
+}
+
+/** Min and max real value of stored values (any part of a volume), ignoring NaN; [NaN, NaN] when there are none. */
+export function sampleRange(d: ArrayLike<number>, rescale: Rescale | null): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (let p = 0; p < d.length; p++) {
+    const v = d[p];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (lo === Infinity) [lo, hi] = [NaN, NaN];
+  if (rescale) {
+    const a = lo * rescale.slope + rescale.intercept;
+    const b = hi * rescale.slope + rescale.intercept;
+    [lo, hi] = a <= b ? [a, b] : [b, a];
+  }
+  return [lo, hi];
 }
 
 /** Several volumes of one patient visit (series of a DICOM study, or NIfTI scans of a folder), in a stable order. */

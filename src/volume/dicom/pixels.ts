@@ -17,14 +17,29 @@ import type { SeriesPlan, SliceRef } from './series';
 
 /** Reads every slice of a plan into one array in volume order (t outer, then k). */
 export async function readSeriesVoxels(plan: SeriesPlan, opts: ReadOptions = {}): Promise<VoxelArray> {
+  const out = allocateSeriesVoxels(plan, opts);
+  await fillSeriesVoxels(plan, out);
+  return out;
+}
+
+/** The (zeroed) array a plan's voxels go into, after the memory guard. */
+export function allocateSeriesVoxels(plan: SeriesPlan, opts: ReadOptions = {}): VoxelArray {
   const p = plan.pixel;
   const perSlice = p.rows * p.columns * p.samplesPerPixel;
   const Out = plan.perSliceRescale ? Float32Array : outputType(p);
   const total = perSlice * plan.slices.length;
   const bytesPerValue = (Out as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
   guardAllocation(total * bytesPerValue, `Series "${plan.name}"`, opts);
-  const out = new Out(total);
+  return new Out(total);
+}
 
+/**
+ * Fills `out` slice by slice. The file holding slice `first` is read on its own first (the slice a viewer shows
+ * first); `onSlice` hears each slice index (volume order) once its values are final.
+ */
+export async function fillSeriesVoxels(plan: SeriesPlan, out: VoxelArray, first = 0, onSlice?: (index: number) => void): Promise<void> {
+  const p = plan.pixel;
+  const perSlice = p.rows * p.columns * p.samplesPerPixel;
   // Visit each file once, writing all of its frames (a multi-frame file holds many slices).
   const byFile = new Map<DicomInstance, { slice: SliceRef; index: number }[]>();
   plan.slices.forEach((slice, index) => {
@@ -33,20 +48,23 @@ export async function readSeriesVoxels(plan: SeriesPlan, opts: ReadOptions = {})
     list.push({ slice, index });
   });
   const jobs = [...byFile.entries()];
+  const lead = jobs.findIndex(([, targets]) => targets.some((t) => t.index === first));
+  if (lead > 0) jobs.unshift(...jobs.splice(lead, 1));
+  const run = async ([instance, targets]: (typeof jobs)[number]) => {
+    try {
+      await readInstanceFrames(instance, targets, out, perSlice, plan.perSliceRescale);
+    } catch (e) {
+      throw asVolumeError(e, 'DECODE_FAILED', 'Cannot read pixel data', instance.file);
+    }
+    if (onSlice) for (const t of targets) onSlice(t.index);
+  };
+  if (onSlice && jobs.length > 1) await run(jobs.shift()!);
   let next = 0;
   const worker = async () => {
-    while (next < jobs.length) {
-      const [instance, targets] = jobs[next++];
-      try {
-        await readInstanceFrames(instance, targets, out, perSlice, plan.perSliceRescale);
-      } catch (e) {
-        throw asVolumeError(e, 'DECODE_FAILED', 'Cannot read pixel data', instance.file);
-      }
-    }
+    while (next < jobs.length) await run(jobs[next++]);
   };
   // A few reads in flight hide disk latency; decoding itself is single-threaded.
   await Promise.all(Array.from({ length: Math.min(8, jobs.length) }, worker));
-  return out;
 }
 
 function canReadDirect(inst: DicomInstance, perSliceRescale: boolean): boolean {
