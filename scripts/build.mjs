@@ -14,12 +14,16 @@ const targets = [
   { ...node, entryPoints: ['src/hlip/inference/inference-worker.ts'], outfile: 'dist/hlip-worker.js' },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: ['webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'chrome120' },
+  // Compare Runs / Checkpoints page: its own bundle with uPlot (charts), loaded only by that panel.
+  { ...common, entryPoints: ['webview/compare/main.ts'], outfile: 'dist/compare.js', platform: 'browser', format: 'iife', target: 'chrome120' },
 ];
 
 mkdirSync('dist', { recursive: true });
 copyFileSync('node_modules/@vscode/codicons/dist/codicon.css', 'dist/codicon.css');
 copyFileSync('node_modules/@vscode/codicons/dist/codicon.ttf', 'dist/codicon.ttf');
 copyFileSync('media/viewer.css', 'dist/viewer.css');
+copyFileSync('webview/compare/compare.css', 'dist/compare.css');
+copyFileSync('node_modules/uplot/dist/uPlot.min.css', 'dist/uPlot.min.css');
 
 if (watch) {
   for (const t of targets) await (await esbuild.context(t)).watch();

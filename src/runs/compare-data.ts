@@ -6,6 +6,7 @@
 import { diffRuns, type RunsDiff } from './diff';
 import type { OutLog } from './out-log';
 import type { Run } from './run';
+import type { RunProblem } from './types';
 import type { WeightsInfo } from './weights';
 
 export type SeriesSource = 'logged' | 'train' | 'evaluated';
@@ -33,6 +34,8 @@ export interface CompareRun {
   model?: string;
   epochs: number;
   lastEpoch?: number;
+  /** What could not be read in this run (bad lines, half-written epochs ...), shown beside it. */
+  problems: RunProblem[];
 }
 
 export interface CompareData {
@@ -77,7 +80,7 @@ export function buildCompareData(inputs: CompareInput[]): CompareData {
   }
   const runs = inputs.map(({ run }) => {
     const numbered = run.epochs.filter((e) => e.kind === 'epoch');
-    return { id: run.dir, name: run.name, modality: run.modality, model: run.model, epochs: numbered.length, lastEpoch: numbered.at(-1)?.epoch };
+    return { id: run.dir, name: run.name, modality: run.modality, model: run.model, epochs: numbered.length, lastEpoch: numbered.at(-1)?.epoch, problems: run.problems };
   });
   return { runs, diff: diffRuns(inputs.map((i) => i.run), inputs.map((i) => i.weights)), charts: [...charts.values()] };
 }

@@ -9,3 +9,4 @@ export { describeWeights, weightsSummary, type WeightsInfo } from './weights';
 export { diffRuns, RUN_IDENTITY_KEYS, type RunsDiff, type SettingDiff } from './diff';
 export { buildCompareData, chartsToCsv, type CompareData, type Chart, type ChartSeries, type SeriesSource } from './compare-data';
 export type * from './types';
+export { compareCheckpoints, comparisonCsv, type CheckpointComparison, type CheckpointOutcome, type ComparedRow, type ComparedSet } from './checkpoint-compare';
