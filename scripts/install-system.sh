@@ -3,12 +3,14 @@
 #   python3-nibabel / python3-numpy / python3-pydicom  (geometry + voxel oracles, bench peer; /usr/bin/python3 only)
 #   dcm2niix                                              (DICOM series oracle, bench peer)
 #   python3-torch                                         (HLIP reference model for the parity fixtures, tools/hlip_ref)
+#   python3-matplotlib                                    (the published colour-map tables the viewer's maps are checked against)
 #   python3-sklearn                                       (oracle of the zero-shot evaluation metrics, test/oracles/hlip_metrics.py)
 set -euo pipefail
 need=()
 /usr/bin/python3 -c 'import nibabel, numpy, pydicom' 2>/dev/null || need+=(python3-nibabel python3-numpy python3-pydicom)
 /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 /usr/bin/python3 -c 'import sklearn' 2>/dev/null || need+=(python3-sklearn)
+/usr/bin/python3 -c 'import matplotlib' 2>/dev/null || need+=(python3-matplotlib)
 command -v dcm2niix >/dev/null || need+=(dcm2niix)
 [ ${#need[@]} -eq 0 ] && exit 0
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)

@@ -4,6 +4,7 @@
  * transfers them as binary), never as JSON arrays or base64.
  */
 import type { ClassifyResults, MapRequest, PromptScore } from './hlip/classify/results';
+import type { Reply } from './shared/request-pairing';
 import type { CenterPlanes, VolumeMeta } from './shared/volume-meta';
 
 export type { CenterPlanes, VolumeMeta, VoxelType } from './shared/volume-meta';
@@ -16,11 +17,33 @@ export interface StudyEntry {
   frames: number;
 }
 
+/** Webview requests that get exactly one reply (paired by id; see src/shared/request-pairing.ts). */
+export type ViewerRequest =
+  | { kind: 'classify' }
+  | { kind: 'showMap'; map: MapRequest }
+  | { kind: 'scorePrompt'; text: string }
+  | { kind: 'savePrompt'; text: string }
+  | { kind: 'removePrompt'; text: string }
+  | { kind: 'exportResults'; format: 'json' | 'csv' };
+
+/** What the reply to each request carries. */
+export interface ViewerReplies {
+  /** null: cancelled, or no model chosen. */
+  classify: ClassifyResults | null;
+  showMap: null;
+  scorePrompt: PromptScore;
+  /** The saved prompts after the change. */
+  savePrompt: string[];
+  removePrompt: string[];
+  /** The file written; null when the user cancelled the dialog. */
+  exportResults: string | null;
+}
+
 export type HostMessage =
+  | Reply
   | { type: 'progress'; message: string; fraction?: number }
   | { type: 'classifyState'; state: 'running' | 'done' | 'cancelled' | 'error'; message: string; fraction?: number }
   | { type: 'results'; results: ClassifyResults }
-  | { type: 'promptScore'; result: PromptScore }
   /** The user's saved prompts (a persistent, user-defined set). */
   | { type: 'savedPrompts'; prompts: string[] }
   | { type: 'study'; name: string; entries: StudyEntry[]; warnings: string[] }
@@ -48,17 +71,40 @@ export type WebviewMessage =
   | { type: 'rendered'; volume: number; slices: [number, number, number]; frame: number; ms: number }
   /** An error is on screen (so tests and logs know the user saw it). */
   | { type: 'errorShown'; code: string }
-  | { type: 'classify' }
-  | { type: 'cancelClassify' }
-  | { type: 'showMap'; map: MapRequest }
-  | { type: 'scorePrompt'; text: string }
-  | { type: 'savePrompt'; text: string }
-  | { type: 'removePrompt'; text: string }
-  | { type: 'exportResults'; format: 'json' | 'csv' };
+  | { type: 'request'; id: number; request: ViewerRequest }
+  /** Stops a running classification (its request then replies null). */
+  | { type: 'cancelClassify' };
 
 const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null;
 const isStr = (x: unknown, max = 10_000): x is string => typeof x === 'string' && x.length <= max;
 const isInt = (x: unknown, lo = 0, hi = 2 ** 31): x is number => Number.isInteger(x) && (x as number) >= lo && (x as number) <= hi;
+
+function parseMapRequest(m: unknown): MapRequest | undefined {
+  if (!isObj(m)) return undefined;
+  if (m.kind === 'cls') return { kind: 'cls' };
+  if (m.kind === 'diagnosis' && isStr(m.set, 64) && isStr(m.className, 500)) return { kind: 'diagnosis', set: m.set, className: m.className };
+  if (m.kind === 'prompt' && isStr(m.text, 2000)) return { kind: 'prompt', text: m.text };
+  return undefined;
+}
+
+function parseViewerRequest(r: unknown): ViewerRequest | undefined {
+  if (!isObj(r)) return undefined;
+  switch (r.kind) {
+    case 'classify':
+      return { kind: 'classify' };
+    case 'scorePrompt':
+    case 'savePrompt':
+    case 'removePrompt':
+      return isStr(r.text, 2000) && r.text.trim() !== '' ? { kind: r.kind, text: r.text } : undefined;
+    case 'exportResults':
+      return r.format === 'json' || r.format === 'csv' ? { kind: 'exportResults', format: r.format } : undefined;
+    case 'showMap': {
+      const map = parseMapRequest(r.map);
+      return map && { kind: 'showMap', map };
+    }
+  }
+  return undefined;
+}
 
 /** Validates a message from the webview (untrusted: it renders file content). Returns undefined when malformed. */
 export function parseWebviewMessage(x: unknown): WebviewMessage | undefined {
@@ -66,22 +112,11 @@ export function parseWebviewMessage(x: unknown): WebviewMessage | undefined {
   switch (x.type) {
     case 'ready':
     case 'requestOverlay':
-    case 'classify':
     case 'cancelClassify':
       return { type: x.type };
-    case 'scorePrompt':
-    case 'savePrompt':
-    case 'removePrompt':
-      return isStr(x.text, 2000) && x.text.trim() !== '' ? { type: x.type, text: x.text } : undefined;
-    case 'exportResults':
-      return x.format === 'json' || x.format === 'csv' ? { type: 'exportResults', format: x.format } : undefined;
-    case 'showMap': {
-      const m = x.map;
-      if (!isObj(m)) return undefined;
-      if (m.kind === 'cls') return { type: 'showMap', map: { kind: 'cls' } };
-      if (m.kind === 'diagnosis' && isStr(m.set, 64) && isStr(m.className, 500)) return { type: 'showMap', map: { kind: 'diagnosis', set: m.set, className: m.className } };
-      if (m.kind === 'prompt' && isStr(m.text, 2000)) return { type: 'showMap', map: { kind: 'prompt', text: m.text } };
-      return undefined;
+    case 'request': {
+      const request = parseViewerRequest(x.request);
+      return request && isInt(x.id, 1, Number.MAX_SAFE_INTEGER) ? { type: 'request', id: x.id, request } : undefined;
     }
     case 'selectVolume':
       return isInt(x.index, 0, 100_000) ? { type: 'selectVolume', index: x.index } : undefined;
@@ -129,8 +164,8 @@ export function parseHostMessage(x: unknown): HostMessage | undefined {
       return ['running', 'done', 'cancelled', 'error'].includes(x.state as string) && isStr(x.message) ? (x as HostMessage) : undefined;
     case 'results':
       return isObj(x.results) && Array.isArray(x.results.sets) ? (x as HostMessage) : undefined;
-    case 'promptScore':
-      return isObj(x.result) && Array.isArray(x.result.pieces) ? (x as HostMessage) : undefined;
+    case 'reply':
+      return isInt(x.id, 1, Number.MAX_SAFE_INTEGER) && (x.ok === true || (x.ok === false && isStr(x.code, 64) && isStr(x.message))) ? (x as HostMessage) : undefined;
     case 'savedPrompts':
       return Array.isArray(x.prompts) ? (x as HostMessage) : undefined;
     case 'command':

@@ -8,7 +8,8 @@ import { COLORMAPS, type ColormapName } from './colormaps';
 import { DisplayVolume } from './display';
 import { Overlay } from './overlay';
 import { PLANES, type Plane } from './reslice';
-import { ResultsPanel } from './results';
+import { ResultsPanel, type ViewerRequests } from './results';
+import { PendingRequests } from '../src/shared/request-pairing';
 import { saveScreenshot } from './screenshot';
 import { el, headerTable, option } from './ui';
 import { LAYOUTS, type Layout, Viewer } from './viewer';
@@ -32,7 +33,8 @@ const grid = el('div', { class: 'grid', 'data-empty': 'true' });
 const headerPanel = el('aside', { class: 'header-panel', hidden: '' });
 const statusLine = el('div', { class: 'status-line' });
 const message = el('div', { class: 'message', hidden: '' });
-const results = new ResultsPanel((m) => send(m));
+const requests: ViewerRequests = new PendingRequests((id, request) => send({ type: 'request', id, request }));
+const results = new ResultsPanel(requests, () => send({ type: 'cancelClassify' }));
 const main = el('div', { class: 'main' }, side, grid, headerPanel, results.root);
 app.append(toolbar, main, statusLine, message);
 
@@ -262,8 +264,8 @@ window.addEventListener('message', (event) => {
         results.show(msg.results);
         app.dataset.classify = 'done';
         break;
-      case 'promptScore':
-        results.showPrompt(msg.result);
+      case 'reply':
+        requests.settle(msg);
         break;
       case 'savedPrompts':
         results.showSaved(msg.prompts);

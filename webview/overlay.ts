@@ -3,7 +3,7 @@
  * on the same grid or any other: each displayed pixel is mapped through world space to the overlay's nearest voxel.
  */
 import { type Mat4, apply4, invert4, mul4 } from '../src/shared/geometry';
-import { table } from './colormaps';
+import { table } from './colormap-tables';
 import type { DisplayVolume } from './display';
 import { type Plane, canonicalToVoxel, screenToCanonical } from './reslice';
 

@@ -3,8 +3,11 @@
  * box (word pieces and score), saved prompts, the execution provider and timings, export, and the buttons that ask
  * the host for attention overlays. Untrained (demo) weights are flagged at the top, always.
  */
-import type { ClassifyResults, MapRequest, PromptScore, ScoreSet, WebviewMessage } from '../src/protocol';
+import type { ClassifyResults, MapRequest, PromptScore, ScoreSet, ViewerReplies, ViewerRequest } from '../src/protocol';
+import type { PendingRequests } from '../src/shared/request-pairing';
 import { el } from './ui';
+
+export type ViewerRequests = PendingRequests<ViewerRequest, ViewerReplies>;
 
 export class ResultsPanel {
   readonly root = el('aside', { class: 'results-panel', hidden: '', 'aria-label': 'HLIP results' });
@@ -18,16 +21,42 @@ export class ResultsPanel {
   private setIndex = 0;
   private lastPrompt?: PromptScore;
 
-  constructor(private readonly send: (m: WebviewMessage) => void) {
+  constructor(private readonly requests: ViewerRequests, cancelClassify: () => void) {
     const run = el('button', { class: 'primary', id: 'classify-run' }, 'Classify study');
-    run.addEventListener('click', () => send({ type: 'classify' }));
+    run.addEventListener('click', () => void this.ask({ kind: 'classify' }));
     const cancel = el('button', { id: 'classify-cancel' }, 'Cancel');
-    cancel.addEventListener('click', () => send({ type: 'cancelClassify' }));
+    cancel.addEventListener('click', cancelClassify);
     this.search.addEventListener('input', () => this.renderRows());
     this.promptInput.addEventListener('keydown', (e) => {
-      if (e.key === 'Enter' && this.promptInput.value.trim()) send({ type: 'scorePrompt', text: this.promptInput.value });
+      if (e.key === 'Enter' && this.promptInput.value.trim()) this.scorePrompt(this.promptInput.value);
     });
     this.root.append(el('div', { class: 'results-actions' }, run, cancel), this.status, this.body);
+  }
+
+  /**
+   * Sends a request; its failure is said in the panel's status line (the classify request's own failure also arrives
+   * as its classifyState). Resolves undefined on failure.
+   */
+  private async ask<K extends ViewerRequest['kind']>(request: Extract<ViewerRequest, { kind: K }>): Promise<ViewerReplies[K] | undefined> {
+    try {
+      return await this.requests.request(request);
+    } catch (e) {
+      this.toggle(true);
+      this.status.textContent = e instanceof Error ? e.message : String(e);
+      this.status.dataset.error = 'true';
+      return undefined;
+    }
+  }
+
+  private scorePrompt(text: string): void {
+    this.requests.request({ kind: 'scorePrompt', text }).then(
+      (r) => this.showPrompt(r),
+      (e: Error) => this.promptOut.replaceChildren(el('div', { class: 'prompt-error', role: 'alert' }, e.message)),
+    );
+  }
+
+  private editSaved(kind: 'savePrompt' | 'removePrompt', text: string): void {
+    void this.ask({ kind, text }).then((prompts) => prompts && this.showSaved(prompts));
   }
 
   toggle(show = this.root.hidden): void {
@@ -39,6 +68,7 @@ export class ResultsPanel {
     this.root.dataset.state = state;
     const pct = fraction === undefined ? '' : ` ${Math.round(fraction * 100)}%`;
     this.status.textContent = `${message}${state === 'running' ? pct : ''}`;
+    delete this.status.dataset.error;
   }
 
   show(results: ClassifyResults): void {
@@ -53,7 +83,7 @@ export class ResultsPanel {
   showPrompt(result: PromptScore): void {
     this.lastPrompt = result;
     const save = el('button', { id: 'prompt-save', title: 'Save this prompt to your prompt set' }, 'Save');
-    save.addEventListener('click', () => this.send({ type: 'savePrompt', text: result.text }));
+    save.addEventListener('click', () => this.editSaved('savePrompt', result.text));
     const map = this.mapButton({ kind: 'prompt', text: result.text }, 'Map');
     this.promptOut.replaceChildren(
       el('div', { class: 'prompt-pieces', title: 'Word pieces the tokenizer produced' }, ...result.pieces.map((p) => el('span', { class: 'piece' }, p))),
@@ -67,10 +97,10 @@ export class ResultsPanel {
         const use = el('button', { class: 'link' }, p);
         use.addEventListener('click', () => {
           this.promptInput.value = p;
-          this.send({ type: 'scorePrompt', text: p });
+          this.scorePrompt(p);
         });
         const rm = el('button', { class: 'icon', title: 'Remove', 'aria-label': `Remove ${p}` }, el('span', { class: 'codicon codicon-close' }));
-        rm.addEventListener('click', () => this.send({ type: 'removePrompt', text: p }));
+        rm.addEventListener('click', () => this.editSaved('removePrompt', p));
         return el('li', {}, use, rm);
       }),
     );
@@ -82,9 +112,14 @@ export class ResultsPanel {
     const b = el('button', { class: 'map-button', title: 'Show the attention map over the scan' }, label);
     b.addEventListener('click', (e) => {
       e.stopPropagation();
-      this.send({ type: 'showMap', map });
+      void this.ask({ kind: 'showMap', map });
     });
     return b;
+  }
+
+  private async export(format: 'json' | 'csv'): Promise<void> {
+    const path = await this.ask({ kind: 'exportResults', format });
+    if (path) this.status.textContent = `Exported to ${path}`;
   }
 
   private render(): void {
@@ -115,9 +150,9 @@ export class ResultsPanel {
       tabs.append(b);
     });
     const exportJson = el('button', { id: 'export-json' }, 'Export JSON');
-    exportJson.addEventListener('click', () => this.send({ type: 'exportResults', format: 'json' }));
+    exportJson.addEventListener('click', () => void this.export('json'));
     const exportCsv = el('button', { id: 'export-csv' }, 'Export CSV');
-    exportCsv.addEventListener('click', () => this.send({ type: 'exportResults', format: 'csv' }));
+    exportCsv.addEventListener('click', () => void this.export('csv'));
     const cls = this.mapButton({ kind: 'cls' }, 'CLS attention map');
     this.body.replaceChildren(
       ...banner,

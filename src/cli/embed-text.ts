@@ -3,19 +3,18 @@
  * token ids and mask exactly as fed to the text tower, the text embeddings, and for a zero-shot set the per-class
  * averages classify scores against. Works with a full checkpoint or one holding only the text tower (`text.*`).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { CheckpointError, detectModelSpec, loadCheckpoint } from '../hlip/checkpoint';
-import type { TextConfig } from '../hlip/model-config';
-import { HlipEngine } from '../hlip/inference/engine';
-import { buildTextOnnx } from '../hlip/graph';
-import { ModelStore, nameOf } from '../hlip/models/model-store';
-import { writeNpy } from '../hlip/export/npy';
-import { resolveProviders } from '../hlip/inference/onnx-sessions';
-import { WordPieceTokenizer, trimPadding } from '../hlip/text/tokenizer';
+import { CheckpointError } from '../hlip/checkpoint';
 import { type PromptGroup, averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../hlip/classify/zero-shot';
-import { hlipWorkerScript } from './model-runtime';
+import { convertModel, convertTextOnly } from '../hlip/convert/model-converter';
+import { writeNpy } from '../hlip/export/npy';
+import type { HlipEngine } from '../hlip/inference/engine';
+import type { TextConfig } from '../hlip/model-config';
+import { ModelCatalogue } from '../hlip/models/model-catalogue';
+import { encodeTexts } from '../hlip/text/encode-texts';
+import { WordPieceTokenizer } from '../hlip/text/tokenizer';
+import { startCliEngine } from './model-runtime';
 import { type CliOptions, UsageError } from './options';
 import { CodedError } from '../shared/coded-error';
 
@@ -54,43 +53,21 @@ export function resolveVocab(model: string, given?: string): string {
   );
 }
 
-/** The converted text tower: from the model store (checkpoints with an image tower), else converted here (text-only). */
+/** The converted text tower: from the catalogue (checkpoints with an image tower), else converted on its own (text-only). */
 async function textTower(o: CliOptions, vocabPath: string, engine: HlipEngine, log: (s: string) => void): Promise<TextTower> {
-  const store = new ModelStore(o.cache);
+  const catalogue = new ModelCatalogue(o.cache);
   try {
-    const entry = await store.importModel(o.model!, { engine, vocabPath, onProgress: (stage: string) => log(stage) });
+    const entry = await convertModel(catalogue, o.model!, { engine, vocabPath, onProgress: (stage: string) => log(stage) });
     const m = entry.manifest;
     if (!entry.textPath || !m.text) throw new EmbedTextError('NO_TEXT_TOWER', `${o.model} has no text tower (no text.* weights): embed-text needs one.`);
     return { textPath: entry.textPath, text: m.text, model: { id: m.id, name: m.name, source: m.source, sha256: m.sha256, untrained: !!m.untrained, textOnly: false } };
   } catch (e) {
     if (!(e instanceof CheckpointError && e.code === 'NO_VISUAL_TOWER')) throw e;
   }
-  // The store only keeps models with an image tower; a text-only checkpoint is converted (and cached) here instead
-  // (read a second time: the store does not hand back what it loaded).
-  const ckpt = await loadCheckpoint(o.model!);
-  const spec = detectModelSpec(ckpt);
-  if (!spec.text) throw new EmbedTextError('NO_TEXT_TOWER', `${o.model} has no text tower (no text.* weights): embed-text needs one.`);
-  const id = ckpt.sha256.slice(0, 16);
-  const dir = join(resolve(o.cache), `text-${id}`);
-  const textPath = join(dir, 'text.onnx');
-  const untrained = ckpt.metadata.hlip_untrained === 'true';
-  const model = { id, name: nameOf(ckpt.path), source: ckpt.path, sha256: ckpt.sha256, untrained, textOnly: true };
-  if (existsSync(join(dir, 'text.json'))) return { textPath, text: JSON.parse(readFileSync(join(dir, 'text.json'), 'utf8')) as TextConfig, model };
+  // The catalogue only keeps models with an image tower; a text-only checkpoint is converted on its own.
   log('Building the text encoder (ONNX)');
-  mkdirSync(resolve(o.cache), { recursive: true });
-  // Built beside and renamed into place: a failed conversion leaves nothing that looks cached.
-  const tmp = join(resolve(o.cache), `.tmp-text-${id}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(tmp);
-  try {
-    buildTextOnnx(ckpt.tensors, spec.text, join(tmp, 'text.onnx'));
-    writeFileSync(join(tmp, 'text.json'), `${JSON.stringify(spec.text, null, 1)}\n`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  return { textPath, text: spec.text, model };
+  const t = await convertTextOnly(catalogue, o.model!);
+  return { textPath: t.textPath, text: t.text, model: { id: t.id, name: t.name, source: t.source, sha256: t.sha256, untrained: t.untrained, textOnly: true } };
 }
 
 /** Prompts file: one prompt a line (\n or \r\n); blank lines are skipped. */
@@ -119,7 +96,7 @@ export async function embedTextCommand(o: CliOptions, out: (s: string) => void):
   const tok = WordPieceTokenizer.fromFile(vocabPath);
 
   const log = (s: string) => o.quiet || process.stderr.write(`${s}\n`);
-  const engine = await HlipEngine.start({ workerScript: hlipWorkerScript(), providers: resolveProviders(o.ep) });
+  const engine = await startCliEngine(o);
   try {
     const tower = await textTower(o, vocabPath, engine, log);
     const { text } = tower;
@@ -132,19 +109,8 @@ export async function embedTextCommand(o: CliOptions, out: (s: string) => void):
     const L = text.contextLength;
     const E = text.projDim;
     const n = texts.length;
-    const enc = tok.encodeBatch(texts, L);
-    const emb = new Float32Array(n * E);
-    const raw = new Float32Array(n * E);
     const t0 = performance.now();
-    const batch = 32; // bounds the attention memory of a large set
-    for (let i = 0; i < n; i += batch) {
-      const m = Math.min(batch, n - i);
-      // Cut to the batch's longest prompt: the same embeddings as the full context, at a fraction of the cost.
-      const r = await engine.encodeText(trimPadding({ ids: enc.ids.slice(i * L, (i + m) * L), mask: enc.mask.slice(i * L, (i + m) * L), n: m, L }));
-      emb.set(r.embedding.data, i * E);
-      raw.set(r.embeddingRaw.data, i * E);
-      log(`Embedded ${i + m} / ${n} prompt(s)`);
-    }
+    const { encoding: enc, embedding: emb, embeddingRaw: raw } = await encodeTexts(engine, tok, texts, L, { onBatch: (d) => log(`Embedded ${d} / ${n} prompt(s)`) });
     const inferenceMs = performance.now() - t0;
 
     const dir = o.outDir;

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ScanInfo } from '../hlip/preprocess/study-input';
+import { meanOverHeads } from '../hlip/classify/maps';
 import { type Classification, type LoadedModel, classifyStudy } from '../hlip/classify/study-classifier';
 import { type VisualConfig, gridOf, prefixTokens } from '../hlip/model-config';
 import type { HlipEngine } from '../hlip/inference/engine';
@@ -69,14 +70,6 @@ export async function embedTensor(data: Float32Array, shape: number[], model: Lo
     input: { data, shape },
     inferenceMs: performance.now() - t0,
   };
-}
-
-/** [1, heads, T] -> [1, T]: mean over heads, accumulated in float64. */
-export function meanOverHeads(clsAttn: { data: Float32Array; dims: number[] }): Float32Array {
-  const [, heads, T] = clsAttn.dims;
-  const acc = new Float64Array(T);
-  for (let h = 0; h < heads; h++) for (let i = 0; i < T; i++) acc[i] += clsAttn.data[h * T + i];
-  return Float32Array.from(acc, (v) => v / heads);
 }
 
 interface FileNote {

@@ -4,10 +4,9 @@
  * ViT-L) never blocks the extension host and cancelling it kills the process; the cache's atomic rename means a killed
  * conversion leaves nothing behind. Forked with an IPC channel, it reports progress and the result as messages.
  */
-import { HlipEngine } from '../hlip/inference/engine';
-import { ModelStore } from '../hlip/models/model-store';
-import { resolveProviders } from '../hlip/inference/onnx-sessions';
-import { hlipWorkerScript } from './model-runtime';
+import { convertModel } from '../hlip/convert/model-converter';
+import { ModelCatalogue } from '../hlip/models/model-catalogue';
+import { startCliEngine } from './model-runtime';
 import type { CliOptions } from './options';
 
 /** Messages of a forked `hlip import` to its parent. */
@@ -19,9 +18,9 @@ export type ImportMessage =
 export async function importCommand(path: string, o: CliOptions, out: (s: string) => void): Promise<number> {
   // Awaited where it matters: main() exits the process right after, which would drop an unsent message.
   const send = (m: ImportMessage) => new Promise<void>((r) => (process.send ? process.send(m, undefined, undefined, () => r()) : r()));
-  const engine = await HlipEngine.start({ workerScript: hlipWorkerScript(), providers: resolveProviders(o.ep) });
+  const engine = await startCliEngine(o);
   try {
-    const entry = await new ModelStore(o.cache).importModel(path, {
+    const entry = await convertModel(new ModelCatalogue(o.cache), path, {
       engine,
       vocabPath: o.vocab,
       onProgress: (stage, fraction) => void (process.send ? send({ type: 'progress', stage, fraction }) : o.quiet || process.stderr.write(`${stage}\n`)),

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LoadedModel, openModel } from '../hlip/classify/study-classifier';
 import { HlipEngine } from '../hlip/inference/engine';
-import { type ModelEntry, ModelStore } from '../hlip/models/model-store';
+import { convertModel } from '../hlip/convert/model-converter';
+import { type ModelEntry, ModelCatalogue } from '../hlip/models/model-catalogue';
 import { resolveProviders } from '../hlip/inference/onnx-sessions';
 import { type CliOptions, UsageError } from './options';
 
@@ -19,21 +20,26 @@ export function hlipWorkerScript(): string {
   return existsSync(bundled) ? bundled : join(__dirname, '..', 'hlip', 'inference', 'inference-worker.ts');
 }
 
+/** The inference worker with the providers asked for (--ep) or the platform's default. */
+export function startCliEngine(o: Pick<CliOptions, 'ep'>): Promise<HlipEngine> {
+  return HlipEngine.start({ workerScript: hlipWorkerScript(), providers: resolveProviders(o.ep) });
+}
+
 export async function openModelRuntime(o: CliOptions, needText = true): Promise<ModelRuntime> {
   if (!o.model) throw new UsageError('--model <checkpoint file or model folder> is required (a demo: hlip demo-model DIR, then --model DIR)');
   const log = (s: string) => o.quiet || process.stderr.write(`${s}\n`);
-  const engine = await HlipEngine.start({ workerScript: hlipWorkerScript(), providers: resolveProviders(o.ep) });
+  const engine = await startCliEngine(o);
   try {
-    const store = new ModelStore(o.cache);
+    const catalogue = new ModelCatalogue(o.cache);
     let lastStage = '';
     const onProgress = (stage: string) => stage !== lastStage && log((lastStage = stage)); // each stage once, not per batch
-    const entry = await store.importModel(o.model, { engine, vocabPath: o.vocab, onProgress });
+    const entry = await convertModel(catalogue, o.model, { engine, vocabPath: o.vocab, onProgress });
     await engine.load({ visualPath: entry.visualPath, textPath: needText ? entry.textPath : undefined });
     const fb = engine.info.visual?.fallback ?? engine.info.text?.fallback;
     // Always said, even with --json: which provider ran is part of the result's provenance.
     if (fb) process.stderr.write(`hlip: execution provider fallback: ${fb.reason}\n`);
     if (entry.manifest.untrained) log('hlip: this model has UNTRAINED (random) weights: its scores are meaningless.');
-    return { entry, model: openModel(store, entry), engine };
+    return { entry, model: openModel(catalogue, entry), engine };
   } catch (e) {
     await engine.dispose();
     throw e;

@@ -1,6 +1,8 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { VIEWER_COMMANDS, type ViewerCommand } from '../protocol';
+import type { ClassificationController } from './classification-controller';
+import type { ModelManager } from './model-manager';
 import { type HostServices, ViewerSession } from './session';
 
 export const STUDY_PANEL = 'hlip.study';
@@ -31,8 +33,7 @@ const COMMAND_IDS: Record<ViewerCommand, string> = {
  * "HLIP: Classify Study": the study in the active viewer; otherwise (or with an Explorer resource) a file or folder the
  * user picks, opened in the viewer first so the results and maps have somewhere to appear.
  */
-async function classifyStudy(host: HostServices, uri?: vscode.Uri) {
-  const hlip = host.hlip!;
+async function classifyStudy(host: HostServices, classification: ClassificationController, uri?: vscode.Uri) {
   let session = uri ? undefined : ViewerSession.active();
   if (!session) {
     if (!uri) {
@@ -48,10 +49,10 @@ async function classifyStudy(host: HostServices, uri?: vscode.Uri) {
     }
   }
   if (!session) return undefined;
-  return (await hlip.classify(session))?.results;
+  return (await classification.classify(session))?.results;
 }
 
-export function registerCommands(host: HostServices): vscode.Disposable[] {
+export function registerCommands(host: HostServices, models: ModelManager, classification: ClassificationController): vscode.Disposable[] {
   const inActive = (fn: (s: ViewerSession) => unknown) => () => {
     const s = ViewerSession.active();
     if (s) return fn(s);
@@ -63,11 +64,11 @@ export function registerCommands(host: HostServices): vscode.Disposable[] {
       inActive((s) => (uri instanceof vscode.Uri ? s.loadOverlay(uri) : s.post({ type: 'command', command: 'toggleOverlay' })))(),
     ),
     ...VIEWER_COMMANDS.map((c) => vscode.commands.registerCommand(COMMAND_IDS[c], inActive((s) => s.command(c)))),
-    vscode.commands.registerCommand('hlip.classifyStudy', (uri?: vscode.Uri) => classifyStudy(host, uri instanceof vscode.Uri ? uri : undefined)),
-    vscode.commands.registerCommand('hlip.selectModel', async () => (await host.hlip!.selectModel())?.manifest),
-    vscode.commands.registerCommand('hlip.importCheckpoint', async (uri?: vscode.Uri) => (await host.hlip!.importCheckpoint(uri instanceof vscode.Uri ? uri : undefined))?.manifest),
-    vscode.commands.registerCommand('hlip.downloadModel', async (source?: string) => (await host.hlip!.download(typeof source === 'string' ? source : undefined))?.manifest),
-    vscode.commands.registerCommand('hlip.useDemoModel', async () => (await host.hlip!.useDemoModel())?.manifest),
-    vscode.commands.registerCommand('hlip.clearModelCache', () => host.hlip!.clearCache()),
+    vscode.commands.registerCommand('hlip.classifyStudy', (uri?: vscode.Uri) => classifyStudy(host, classification, uri instanceof vscode.Uri ? uri : undefined)),
+    vscode.commands.registerCommand('hlip.selectModel', async () => (await models.selectModel())?.manifest),
+    vscode.commands.registerCommand('hlip.importCheckpoint', async (uri?: vscode.Uri) => (await models.importCheckpoint(uri instanceof vscode.Uri ? uri : undefined))?.manifest),
+    vscode.commands.registerCommand('hlip.downloadModel', async (source?: string) => (await models.download(typeof source === 'string' ? source : undefined))?.manifest),
+    vscode.commands.registerCommand('hlip.useDemoModel', async () => (await models.useDemoModel())?.manifest),
+    vscode.commands.registerCommand('hlip.clearModelCache', () => models.clearCache()),
   ];
 }

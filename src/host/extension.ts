@@ -1,8 +1,9 @@
 /** activate(): wires the editor, commands, status bar and log together; nothing else lives here. */
 import * as vscode from 'vscode';
+import { ClassificationController } from './classification-controller';
 import { registerCommands } from './commands';
 import { VolumeEditorProvider } from './editor';
-import { HlipService } from './hlip-service';
+import { ModelManager } from './model-manager';
 import { type HostServices, ViewerSession } from './session';
 
 export interface HlipApi {
@@ -10,24 +11,19 @@ export interface HlipApi {
   sessions: typeof ViewerSession.sessions;
   onDidReceive: typeof ViewerSession.onDidReceive;
   /** HLIP state per viewer (classification results), for tests. */
-  hlip: HlipService;
+  hlip: ClassificationController;
 }
 
 export function activate(context: vscode.ExtensionContext): HlipApi {
   const log = vscode.window.createOutputChannel('HLIP', { log: true });
   const status = vscode.window.createStatusBarItem('hlip.viewer', vscode.StatusBarAlignment.Right, 100);
   status.name = 'HLIP Viewer';
-  const host: HostServices = {
-    extensionUri: context.extensionUri,
-    log,
-    status,
-    workerScript: vscode.Uri.joinPath(context.extensionUri, 'dist', 'volume-worker.js').fsPath,
-  };
   const dist = (f: string) => vscode.Uri.joinPath(context.extensionUri, 'dist', f).fsPath;
-  const hlip = new HlipService(context, log, dist('hlip-worker.js'), dist('cli.js'));
-  host.hlip = hlip;
-  context.subscriptions.push(log, status, hlip, ...VolumeEditorProvider.register(host), ...registerCommands(host));
-  return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip };
+  const models = new ModelManager(context, log, dist('hlip-worker.js'), dist('cli.js'));
+  const classification = new ClassificationController(context, models, log);
+  const host: HostServices = { extensionUri: context.extensionUri, log, status, workerScript: dist('volume-worker.js'), requests: classification };
+  context.subscriptions.push(log, status, models, ...VolumeEditorProvider.register(host), ...registerCommands(host, models, classification));
+  return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip: classification };
 }
 
 export function deactivate(): void {}

@@ -5,22 +5,29 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { type HostMessage, type ViewerCommand, type WebviewMessage, parseWebviewMessage } from '../protocol';
+import { type HostMessage, type ViewerCommand, type ViewerReplies, type ViewerRequest, type WebviewMessage, parseWebviewMessage } from '../protocol';
+import { answer } from '../shared/request-pairing';
+import { type TransferStudy, centerPlanes } from '../shared/transfer';
 import { isVolumeError } from '../volume/errors';
 import { openStudyInWorker } from '../volume/load-in-worker';
-import { type TransferStudy, centerPlanes } from '../shared/transfer';
+import { viewerHtml } from './html';
+import { sourceStem } from './source-stem';
 
 /** Voxel chunk size: large enough to keep the channel busy, small enough to interleave with other messages. */
 const CHUNK_BYTES = 8 * 2 ** 20;
-import type { HlipService } from './hlip-service';
-import { viewerHtml } from './html';
+
+/** Answers a viewer's paired requests (HLIP: classify, maps, prompts, export). */
+export interface ViewerRequestHandler {
+  handle(session: ViewerSession, request: ViewerRequest): Promise<ViewerReplies[ViewerRequest['kind']]>;
+  cancel(session: ViewerSession): void;
+}
 
 export interface HostServices {
   extensionUri: vscode.Uri;
   log: vscode.LogOutputChannel;
   status: vscode.StatusBarItem;
   workerScript: string;
-  hlip?: HlipService;
+  requests: ViewerRequestHandler;
 }
 
 export class ViewerSession implements vscode.Disposable {
@@ -72,14 +79,11 @@ export class ViewerSession implements vscode.Disposable {
     }
     ViewerSession.renderedEmitter.fire({ session: this, message: msg });
     switch (msg.type) {
-      case 'classify':
+      case 'request':
+        void this.answer(msg.id, msg.request);
+        break;
       case 'cancelClassify':
-      case 'showMap':
-      case 'scorePrompt':
-      case 'savePrompt':
-      case 'removePrompt':
-      case 'exportResults':
-        void this.host.hlip?.onMessage(this, msg);
+        this.host.requests.cancel(this);
         break;
       case 'ready':
         void this.sendStudy();
@@ -104,6 +108,12 @@ export class ViewerSession implements vscode.Disposable {
       case 'errorShown':
         break;
     }
+  }
+
+  private async answer(id: number, request: ViewerRequest): Promise<void> {
+    const reply = await answer(id, () => this.host.requests.handle(this, request));
+    if (!reply.ok) this.host.log.error(`${request.kind}: ${reply.message}`);
+    await this.post(reply);
   }
 
   private lastCursor = '';
@@ -210,7 +220,7 @@ export class ViewerSession implements vscode.Disposable {
   private async saveScreenshot(png: ArrayBuffer, saveAs: boolean): Promise<void> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
     const src = this.source.fsPath;
-    let target = vscode.Uri.file(join(dirname(src), `${basename(src).replace(/\.(nii\.gz|nii|dcm)$/i, '')}-${stamp}.png`));
+    let target = vscode.Uri.file(join(dirname(src), `${sourceStem(basename(src))}-${stamp}.png`));
     if (saveAs) {
       const chosen = await vscode.window.showSaveDialog({ defaultUri: target, filters: { 'PNG image': ['png'] } });
       if (!chosen) return;

@@ -7,11 +7,13 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { type LoadedModel, classifyStudy, openModel, scanMap, selectScans, tokenValues } from '../../src/hlip/classify/study-classifier';
+import { scanMap, tokenValues } from '../../src/hlip/classify/maps';
+import { type LoadedModel, classifyStudy, openModel, selectScans } from '../../src/hlip/classify/study-classifier';
 import { writeDemoModel } from '../../src/hlip/demo/demo-model';
 import { zeroShotSet } from '../../src/hlip/classify/zero-shot';
 import { HlipEngine } from '../../src/hlip/inference/engine';
-import { ModelStore } from '../../src/hlip/models/model-store';
+import { convertModel } from '../../src/hlip/convert/model-converter';
+import { ModelCatalogue } from '../../src/hlip/models/model-catalogue';
 import { openStudy } from '../../src/volume/open';
 import { NIBABEL, ROOT, SYSTEM_PYTHON } from '../fixtures';
 import { tempDir } from '../oracles';
@@ -23,8 +25,8 @@ const tmp = tempDir('classify');
 
 before(async () => {
   engine = await HlipEngine.start({ workerScript: join(ROOT, 'src', 'hlip', 'inference', 'inference-worker.ts'), providers: ['cpu'] });
-  const store = new ModelStore(join(tmp, 'cache'));
-  const entry = await store.importModel(writeDemoModel(join(tmp, 'demo')), { engine });
+  const store = new ModelCatalogue(join(tmp, 'cache'));
+  const entry = await convertModel(store, writeDemoModel(join(tmp, 'demo')), { engine });
   await engine.load({ visualPath: entry.visualPath, textPath: entry.textPath });
   model = openModel(store, entry);
 });

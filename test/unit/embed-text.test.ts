@@ -8,7 +8,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ModelStore } from '../../src/hlip/models/model-store';
+import { convertModel } from '../../src/hlip/convert/model-converter';
+import { ModelCatalogue } from '../../src/hlip/models/model-catalogue';
 import { fixText } from '../../src/hlip/text/text-clean';
 import { readNpy } from '../../src/hlip/export/npy';
 import { promptsFor, zeroShotSets } from '../../src/hlip/classify/zero-shot';
@@ -196,8 +197,8 @@ test('a full checkpoint (through the model store): reference embeddings, and cla
   const ckpt = join(caseDir, 'model.safetensors');
   await checkReference(caseDir, ckpt, 'full'); // converts: both towers + the store's class embeddings
   const { classEmb } = await checkClasses(ckpt, 'full-mri');
-  const store = new ModelStore(cache);
-  const entry = await store.importModel(ckpt); // a cache hit: the entry the CLI converted
+  const store = new ModelCatalogue(cache);
+  const entry = await convertModel(store, ckpt); // a cache hit: the entry the CLI converted
   const stored = store.classEmbeddings(entry).get('mri')!;
   const d = maxAbs(classEmb, stored);
   assert.ok(d <= 1e-6, `embed-text's mri rows differ from the store's by ${d}`);

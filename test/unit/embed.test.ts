@@ -11,7 +11,8 @@ import { after, test } from 'node:test';
 import { detectModelSpec, loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
 import { classifyStudy, openModel } from '../../src/hlip/classify/study-classifier';
 import { HlipEngine } from '../../src/hlip/inference/engine';
-import { ModelStore } from '../../src/hlip/models/model-store';
+import { convertModel } from '../../src/hlip/convert/model-converter';
+import { ModelCatalogue } from '../../src/hlip/models/model-catalogue';
 import { readNpy, writeNpy } from '../../src/hlip/export/npy';
 import { openStudy } from '../../src/volume/open';
 import { ROOT, SYSTEM_PYTHON, fixture } from '../fixtures';
@@ -137,8 +138,8 @@ for name, shape, zooms in (('a_t1.nii.gz', (40, 36, 20), (1, 1, 3)), ('b_flair.n
   // The same study through the editor's pipeline, in this process, on the model the CLI converted.
   const engine = await HlipEngine.start({ workerScript: join(ROOT, 'src', 'hlip', 'inference', 'inference-worker.ts'), providers: ['cpu'] });
   try {
-    const store = new ModelStore(cache);
-    const entry = await store.importModel(fullCkpt, { engine });
+    const store = new ModelCatalogue(cache);
+    const entry = await convertModel(store, fullCkpt, { engine });
     await engine.load({ visualPath: entry.visualPath });
     const s = await openStudy(study, { wholeSeries: true });
     const c = await classifyStudy(s.volumes, openModel(store, entry), engine);

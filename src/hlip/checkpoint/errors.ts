@@ -6,7 +6,9 @@ export type CheckpointErrorCode =
   | 'CORRUPT' // truncated or inconsistent file (zip directory, safetensors header, storage sizes)
   | 'UNSAFE_PICKLE' // a pickle that references a global outside the tensor/container allow-list
   | 'UNSUPPORTED' // a real format we do not read (legacy torch.save, TorchScript, complex/quantised storages)
+  | 'TOO_LARGE' // the file asks for more memory than a checkpoint of its size can need (or than can be allocated)
   | 'NOT_HLIP' // readable tensors, but neither an HLIP visual nor text tower
+  | 'NO_TEXT_TOWER' // a text-side job on a checkpoint without text.* weights
   | 'NO_VISUAL_TOWER'; // an HLIP text tower alone, where the image side is needed
 
 export class CheckpointError extends CodedError<CheckpointErrorCode> {
@@ -14,3 +16,8 @@ export class CheckpointError extends CodedError<CheckpointErrorCode> {
 }
 
 export const isCheckpointError = (e: unknown): e is CheckpointError => e instanceof CheckpointError;
+
+/** V8's way of saying an allocation failed (a typed array, an array or a string too long for memory). */
+export function isAllocationFailure(e: unknown): boolean {
+  return e instanceof RangeError && /Array buffer allocation|Invalid typed array length|Invalid array length|Invalid string length|ERR_BUFFER_TOO_LARGE/i.test(`${e.message} ${(e as { code?: string }).code ?? ''}`);
+}

@@ -3,15 +3,15 @@
  * and patch tokens -> zero-shot scores per set -> maps back on each scan's own voxel grid.
  */
 import { CodedError } from '../../shared/coded-error';
-import type { ClassifyResults, MapRequest, PromptScore, ScoreSet } from './results';
+import type { ClassifyResults, ScoreSet } from './results';
 import type { Volume } from '../../volume/volume';
 import { gridOf, prefixTokens } from '../model-config';
 import type { HlipEngine } from '../inference/engine';
 import type { OutTensor } from '../inference/engine-protocol';
-import type { ModelEntry, ModelStore } from '../models/model-store';
-import { DEFAULT_HEAD_CT_WINDOWS, type Protocol, type ScanInfo, modelGridToVolume, preprocessStudy } from '../preprocess/study-input';
-import { WordPieceTokenizer, trimPadding } from '../text/tokenizer';
-import { diagnosisMap, rankScores, scoreSet, setKind, zeroShotSets } from './zero-shot';
+import type { ModelCatalogue, ModelEntry } from '../models/model-catalogue';
+import { DEFAULT_HEAD_CT_WINDOWS, type Protocol, type ScanInfo, preprocessStudy } from '../preprocess/study-input';
+import { WordPieceTokenizer } from '../text/tokenizer';
+import { rankScores, scoreSet, setKind, zeroShotSets } from './zero-shot';
 
 /** A converted model ready to run: its manifest, tokenizer and the class embeddings computed at import. */
 export interface LoadedModel {
@@ -21,11 +21,11 @@ export interface LoadedModel {
 }
 
 /** A store entry opened for use: tokenizer from its vocab, class embeddings from its files. */
-export function openModel(store: ModelStore, entry: ModelEntry): LoadedModel {
+export function openModel(catalogue: ModelCatalogue, entry: ModelEntry): LoadedModel {
   return {
     entry,
     tokenizer: entry.vocabPath && entry.textPath ? WordPieceTokenizer.fromFile(entry.vocabPath) : undefined,
-    classEmbeddings: store.classEmbeddings(entry),
+    classEmbeddings: catalogue.classEmbeddings(entry),
   };
 }
 
@@ -134,71 +134,3 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
     prefix: prefixTokens(visual),
   };
 }
-
-/** The text embedding of one prompt (tokenised as HLIP does), L2-normalised, plus its word pieces. */
-export async function embedPrompt(model: LoadedModel, engine: HlipEngine, text: string): Promise<{ embedding: Float32Array; pieces: string[]; truncated: boolean }> {
-  if (!model.tokenizer || !model.entry.manifest.text) throw new CodedError('NO_TEXT_TOWER', 'This model has no text tower (or no vocab.txt to tokenise with), so prompts cannot be scored.');
-  const L = model.entry.manifest.text.contextLength;
-  const enc = model.tokenizer.encode(text, L);
-  const out = await engine.encodeText(trimPadding(model.tokenizer.encodeBatch([text], L)));
-  return { embedding: out.embedding.data, pieces: enc.pieces, truncated: enc.truncated };
-}
-
-export async function scorePrompt(c: Classification, model: LoadedModel, engine: HlipEngine, text: string): Promise<PromptScore> {
-  const p = await embedPrompt(model, engine, text);
-  let dot = 0;
-  for (let i = 0; i < p.embedding.length; i++) dot += p.embedding[i] * c.embedding[i];
-  return { text, pieces: p.pieces, score: dot, truncated: p.truncated };
-}
-
-export const CUSTOM_SET = 'custom';
-
-/**
- * The user's saved prompts as a set of their own, scored like the diagnoses (raw cosine) so they rank side by side.
- * Returns undefined when there are none or the model has no text tower.
- */
-export async function scoreCustomSet(c: Classification, model: LoadedModel, engine: HlipEngine, prompts: string[]): Promise<ScoreSet | undefined> {
-  if (!prompts.length || !model.tokenizer || !model.entry.manifest.text) return undefined;
-  const out = await engine.encodeText(trimPadding(model.tokenizer.encodeBatch(prompts, model.entry.manifest.text.contextLength)));
-  const E = c.embedding.length;
-  const rows = prompts.map((text, i) => {
-    let dot = 0;
-    for (let k = 0; k < E; k++) dot += out.embedding.data[i * E + k] * c.embedding[k];
-    return { className: text, prompt: text, score: dot };
-  });
-  return { name: CUSTOM_SET, title: 'My prompts', kind: 'cosine', rows: rows.sort((a, b) => b.score - a.score) };
-}
-
-/** Per-patch values over the whole study, [N * d*h*w], for a map request (prefix tokens dropped). */
-export async function tokenValues(c: Classification, map: MapRequest, model: LoadedModel, engine: HlipEngine): Promise<Float32Array> {
-  const T = c.clsAttn.dims[2];
-  if (map.kind === 'cls') {
-    if (c.clsAttnMap) return c.clsAttnMap.data;
-    const heads = c.clsAttn.dims[1];
-    const out = new Float32Array(T - c.prefix);
-    for (let h = 0; h < heads; h++) {
-      const row = c.clsAttn.data.subarray(h * T + c.prefix, (h + 1) * T);
-      for (let i = 0; i < out.length; i++) out[i] += row[i] / heads;
-    }
-    return out;
-  }
-  if (!c.patchProj) throw new Error('Per-diagnosis maps need a DINO.txt model (its patch tokens live in the joint space).');
-  let text: Float32Array;
-  if (map.kind === 'prompt') text = (await embedPrompt(model, engine, map.text)).embedding;
-  else {
-    const set = zeroShotSets()[map.set];
-    const k = set?.classnames.indexOf(map.className) ?? -1;
-    const emb = model.classEmbeddings.get(map.set);
-    if (!set || k < 0 || !emb) throw new Error(`Unknown diagnosis "${map.className}" in set ${map.set}.`);
-    const E = c.embedding.length;
-    text = emb.subarray(k * E, (k + 1) * E);
-  }
-  return diagnosisMap(c.patchProj.data, text);
-}
-
-/** Maps per-patch values of scan `s` onto that scan's own voxel grid (zero where the model saw padding). */
-export function scanMap(c: Classification, values: Float32Array, s: number, volume: Volume): Float32Array {
-  const L = c.grid[0] * c.grid[1] * c.grid[2];
-  return modelGridToVolume(values.subarray(s * L, (s + 1) * L), c.grid, c.scans[s], volume);
-}
-

@@ -8,6 +8,11 @@
  * logit_scale is stored in checkpoints as its log; open_clip uses exp(), which training clamps to <= 100.
  */
 import zeroshotJson from '../../../models/zeroshot.json';
+import { CodedError } from '../../shared/coded-error';
+
+export class ZeroShotError extends CodedError<'NO_LOGIT_SCALE' | 'BAD_EMBEDDINGS'> {
+  override readonly name = 'ZeroShotError';
+}
 
 export type ScoreKind = 'cosine' | 'softmax' | 'pairs';
 
@@ -147,7 +152,7 @@ export const logitScaleOf = (logitScaleRaw: number): number => Math.min(Math.exp
 
 function cosines(image: Float32Array, classEmb: Float32Array): Float64Array {
   const dim = image.length;
-  if (dim === 0 || classEmb.length % dim !== 0) throw new Error(`class embeddings (${classEmb.length}) are not a multiple of ${dim}`);
+  if (dim === 0 || classEmb.length % dim !== 0) throw new ZeroShotError('BAD_EMBEDDINGS', `The class embeddings (${classEmb.length} values) do not match the image embedding's size ${dim}; convert the model again`);
   const rows = classEmb.length / dim;
   const out = new Float64Array(rows);
   let ii = 0;
@@ -173,6 +178,15 @@ function softmax(x: ArrayLike<number>): number[] {
 }
 
 /**
+ * Why a set of this kind cannot be scored with this model, or undefined when it can: softmax and pair scores need the
+ * model's temperature, which a checkpoint without `logit_scale` does not have (raw cosines do not).
+ */
+export function unscorableReason(kind: ScoreKind, logitScaleRaw: number | undefined): string | undefined {
+  if (kind === 'cosine' || (logitScaleRaw !== undefined && Number.isFinite(logitScaleRaw))) return undefined;
+  return `its ${kind} scores need the model's logit_scale, which this checkpoint does not have`;
+}
+
+/**
  * Scores per class. image: [E] (raw or normalised: it is normalised here); classEmb: [groups * E] from
  * averageClassEmbeddings (for 'pairs', groups = 2 per class, negative first). logitScaleRaw is needed for
  * 'softmax' and 'pairs'.
@@ -180,10 +194,11 @@ function softmax(x: ArrayLike<number>): number[] {
 export function scoreSet(image: Float32Array, classEmb: Float32Array, kind: ScoreKind, logitScaleRaw?: number): Float32Array {
   const cos = cosines(image, classEmb);
   if (kind === 'cosine') return Float32Array.from(cos);
-  if (logitScaleRaw === undefined) throw new Error(`'${kind}' scoring needs the model's logit_scale`);
-  const scale = logitScaleOf(logitScaleRaw);
+  const why = unscorableReason(kind, logitScaleRaw);
+  if (why) throw new ZeroShotError('NO_LOGIT_SCALE', `This set cannot be scored: ${why}`);
+  const scale = logitScaleOf(logitScaleRaw!);
   if (kind === 'softmax') return Float32Array.from(softmax(Array.from(cos, (c) => scale * c)));
-  if (cos.length % 2 !== 0) throw new Error('pairs scoring needs (negative, positive) embeddings per class');
+  if (cos.length % 2 !== 0) throw new ZeroShotError('BAD_EMBEDDINGS', 'Pair scoring needs a negative and a positive embedding per class; convert the model again');
   const out = new Float32Array(cos.length / 2);
   for (let c = 0; c < out.length; c++) out[c] = softmax([scale * cos[2 * c], scale * cos[2 * c + 1]])[1];
   return out;

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSafetensors } from '../checkpoint';
+import { writeSafetensors } from '../checkpoint/safetensors';
 import { KNOWN_VARIANTS } from '../model-config';
 import { type Vec3, randomCheckpoint } from './random-checkpoint';
 import { buildDemoVocab } from './demo-vocab';

@@ -1,4 +1,5 @@
 /** Messages between HlipEngine (caller's thread) and the inference worker. Every request carries an id; the reply echoes it. */
+import type { BatchEncoding } from '../text/tokenizer';
 import type { SessionFallback } from './onnx-sessions';
 
 export interface LoadRequest {
@@ -18,13 +19,10 @@ export interface EncodeImageRequest {
   shape: number[];
 }
 
-export interface EncodeTextRequest {
+/** Tokenised prompts (ids / mask: n x L int64, see text/tokenizer.ts). */
+export interface EncodeTextRequest extends BatchEncoding {
   type: 'encodeText';
   id: number;
-  ids: BigInt64Array;
-  mask: BigInt64Array;
-  n: number;
-  L: number;
 }
 
 export interface DisposeRequest {

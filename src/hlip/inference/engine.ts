@@ -11,6 +11,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import type { BatchEncoding } from '../text/tokenizer';
 import type {
   EncodeImageRequest, EncodeTextRequest, EngineReply, EngineRequest, ImageResult, LoadRequest, LoadResult, TextResult, TowerInfo,
 } from './engine-protocol';
@@ -117,7 +118,7 @@ export class HlipEngine {
   }
 
   /** Runs the text tower on tokenised prompts (ids / mask: n x L int64, see tokenizer.ts). Inputs are copied, not transferred. */
-  encodeText(t: { ids: BigInt64Array; mask: BigInt64Array; n: number; L: number }, call: CallOptions = {}): Promise<TextResult> {
+  encodeText(t: BatchEncoding, call: CallOptions = {}): Promise<TextResult> {
     return this.enqueue(call, () => {
       const req: Omit<EncodeTextRequest, 'id'> = { type: 'encodeText', ids: t.ids, mask: t.mask, n: t.n, L: t.L };
       return this.send<TextResult>(req, [], call);

@@ -4,12 +4,17 @@
  * CUDA libraries cannot load, and silently drops providers that are not built for the platform. So we try one provider
  * at a time (with cpu behind it for ops it lacks), drop the one that fails, and say why.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import './ort-env'; // before onnxruntime-node: no telemetry
 import * as ort from 'onnxruntime-node';
 import { CodedError } from '../../shared/coded-error';
+import { type GpuAdapter, probeGpuAdapter } from './gpu-adapter';
+import { providerLibsPresent } from './provider-libs';
+import { prepareGpuEnvironment, webgpuCpuNodes } from './webgpu-support';
 
-export type ProviderName = 'cuda' | 'tensorrt' | 'dml' | 'coreml' | 'webgpu' | 'cpu';
+import { resolveProviders } from './provider-order';
+
+export { type ProviderName, defaultProviders, resolveProviders } from './provider-order';
+
 
 export interface SessionFallback {
   /** The providers asked for, in order. */
@@ -23,27 +28,22 @@ export interface CreatedSession {
   /** The provider the session was created with (cpu also runs the ops that provider lacks). */
   provider: string;
   fallback?: SessionFallback;
+  /** webgpu: the adapter found for it, and the nodes left to the CPU provider (see webgpu-support.ts). */
+  adapter?: GpuAdapter;
+  cpuNodes?: string[];
 }
 
 export interface SessionOptions {
   intraOpThreads?: number;
   /** Override the providers onnxruntime-node reports as built in (tests, or a probe on another platform). */
   built?: readonly string[];
-}
-
-/** Providers worth trying first on a platform; cpu always closes the list. */
-export function defaultProviders(platform: string = process.platform, arch: string = process.arch): string[] {
-  if ((platform === 'linux' || platform === 'win32') && arch === 'x64') return platform === 'win32' ? ['cuda', 'dml', 'cpu'] : ['cuda', 'cpu'];
-  if (platform === 'darwin' && arch === 'arm64') return ['coreml', 'cpu'];
-  return ['cpu'];
-}
-
-/** The user's setting (a list of names) wins over the platform default; names are normalised and cpu is appended. */
-export function resolveProviders(setting: readonly string[] | undefined, platform: string = process.platform, arch: string = process.arch): string[] {
-  const list = setting?.length ? setting : defaultProviders(platform, arch);
-  const out = [...new Set(list.map((p) => p.trim().toLowerCase()).filter(Boolean))];
-  if (!out.includes('cpu')) out.push('cpu');
-  return out;
+  /**
+   * Use webgpu on a software adapter (SwiftShader, lavapipe): only when the user listed webgpu, since such an adapter is
+   * slower than the CPU provider. Otherwise webgpu is skipped there with the reason shown.
+   */
+  softwareGpu?: boolean;
+  /** Extra session options (profiling in tests and benchmarks). */
+  extra?: ort.InferenceSession.SessionOptions;
 }
 
 /** Providers compiled into this onnxruntime-node binary (cuda/tensorrt are listed but need separately installed libraries). */
@@ -58,8 +58,14 @@ export function builtProviders(): string[] {
 const firstLine = (e: unknown): string => String(e instanceof Error ? e.message : e).split('\n')[0].replace(/\s+/g, ' ').trim().slice(0, 300);
 
 /** Why a provider failed, with a hint when it is the usual missing-library case. */
-function explain(provider: string, err: unknown): string {
+function explain(provider: string, err: unknown, gpuProblem?: string): string {
   const msg = firstLine(err);
+  if (provider === 'webgpu') {
+    // Dawn's message comes after a source path and a failed check: keep the sentence.
+    const full = String(err instanceof Error ? err.message : err).replace(/\s+/g, ' ');
+    const what = /(Failed to get a WebGPU adapter[^.]*|Failed to (create|request) (a )?(WebGPU )?device[^.]*)/i.exec(full)?.[1] ?? msg;
+    return `webgpu: ${what}${gpuProblem ? ` - ${gpuProblem}` : ''}`;
+  }
   if ((provider === 'cuda' || provider === 'tensorrt') && /load shared library|providers_shared|cannot open shared object/i.test(msg)) {
     const hint = providerLibsPresent(provider)
       ? 'its libraries are installed but CUDA 12 / cuDNN 9 (or the GPU driver) could not be loaded'
@@ -67,17 +73,6 @@ function explain(provider: string, err: unknown): string {
     return `${provider}: ${msg} - ${hint}`;
   }
   return `${provider}: ${msg}`;
-}
-
-function providerLibsPresent(provider: string): boolean {
-  try {
-    const bin = join(dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
-    const ext = process.platform === 'win32' ? '.dll' : '.so';
-    const prefix = process.platform === 'win32' ? 'onnxruntime_providers_' : 'libonnxruntime_providers_';
-    return existsSync(join(bin, prefix + provider + ext));
-  } catch {
-    return false;
-  }
 }
 
 let logLevelSet = false;
@@ -102,19 +97,32 @@ export async function createSession(modelPath: string, providers: readonly strin
   }
   let lastError: unknown;
   for (const provider of queue) {
-    const eps = provider === 'cpu' ? ['cpu'] : [provider, 'cpu'];
+    let eps: ort.InferenceSession.ExecutionProviderConfig[] = provider === 'cpu' ? ['cpu'] : [provider, 'cpu'];
+    let gpu: { adapter?: GpuAdapter; problem?: string; cpuNodes: string[] } | undefined;
+    if (provider === 'webgpu') {
+      const probe = probeGpuAdapter();
+      if (probe.adapter?.software && !opts.softwareGpu) {
+        reasons.push(`webgpu: software GPU adapter (${probe.adapter.name}, Vulkan on the CPU), slower than the cpu provider; list webgpu in the execution providers to use it anyway`);
+        continue;
+      }
+      prepareGpuEnvironment();
+      const pinned = webgpuCpuNodes(modelPath, !!probe.adapter?.software);
+      gpu = { ...probe, cpuNodes: pinned.why };
+      eps = [{ name: 'webgpu', ...(pinned.names.length ? { forceCpuNodeNames: pinned.names } : {}) }, 'cpu'];
+    }
     try {
       const session = await ort.InferenceSession.create(modelPath, {
         executionProviders: eps,
         graphOptimizationLevel: 'all',
         logSeverityLevel: 4, // failures arrive as exceptions; native error lines would only be noise on stderr
         ...(opts.intraOpThreads ? { intraOpNumThreads: opts.intraOpThreads } : {}), // undefined is rejected
+        ...opts.extra,
       });
       const fallback = provider !== requested[0] && reasons.length ? { requested, reason: reasons.join('; ') } : undefined;
-      return { session, provider, fallback };
+      return { session, provider, fallback, ...(gpu ? { adapter: gpu.adapter, cpuNodes: gpu.cpuNodes } : {}) };
     } catch (e) {
       lastError = e;
-      reasons.push(explain(provider, e));
+      reasons.push(explain(provider, e, gpu?.problem));
     }
   }
   throw new RuntimeError('SESSION_FAILED', `Cannot load ${modelPath}: ${firstLine(lastError)}`, reasons);

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { HlipApi } from '../../../src/host/extension';
-import type { ModelManifest } from '../../../src/hlip/models/model-store';
+import type { ModelManifest } from '../../../src/hlip/models/model-catalogue';
 import type { ClassifyResults } from '../../../src/protocol';
 import { test } from './index';
 

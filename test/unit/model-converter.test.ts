@@ -1,5 +1,5 @@
 /**
- * ModelStore on real checkpoints (the demo model's HLIP architecture with seeded random weights): conversion to ONNX,
+ * Model conversion (convertModel into a ModelCatalogue) on real checkpoints (the demo model's HLIP architecture with seeded random weights): conversion to ONNX,
  * class embeddings through the inference worker, the cache across store instances, atomic cancel, vocab fallback.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
 import { writeDemoModel } from '../../src/hlip/demo/demo-model';
 import { CancelledError, HlipEngine } from '../../src/hlip/inference/engine';
-import { ModelStore } from '../../src/hlip/models/model-store';
+import { convertModel } from '../../src/hlip/convert/model-converter';
+import { ModelCatalogue } from '../../src/hlip/models/model-catalogue';
 import { zeroShotSets } from '../../src/hlip/classify/zero-shot';
 
 const WORKER = join(__dirname, '../../src/hlip/inference/inference-worker.ts');
@@ -26,15 +27,15 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('ModelStore', () => {
+describe('model conversion into the catalogue', () => {
   const root = () => join(dir, 'models');
 
   test('converts a checkpoint folder: ONNX towers, vocab, class embeddings per set, manifest', async () => {
     const ckptDir = join(dir, 'demo');
     writeDemoModel(ckptDir);
     const stages: [string, number][] = [];
-    const store = new ModelStore(root());
-    const e = await store.importModel(ckptDir, { engine, onProgress: (s, f) => stages.push([s, f]) });
+    const store = new ModelCatalogue(root());
+    const e = await convertModel(store, ckptDir, { engine, onProgress: (s, f) => stages.push([s, f]) });
     const m = e.manifest;
     assert.equal(m.id.length, 16);
     assert.equal(e.dir, join(root(), m.id));
@@ -64,7 +65,7 @@ describe('ModelStore', () => {
 
     // A new store on the same folder (a later session) reuses it without converting.
     const stages2: string[] = [];
-    const again = await new ModelStore(root()).importModel(join(ckptDir, 'model.safetensors'), { engine, onProgress: (s) => stages2.push(s) });
+    const again = await convertModel(new ModelCatalogue(root()), join(ckptDir, 'model.safetensors'), { engine, onProgress: (s) => stages2.push(s) });
     assert.equal(again.manifest.id, m.id);
     assert.equal(again.manifest.created, m.created);
     assert.ok(!stages2.some((s) => /Building|Embedding/.test(s)), stages2.join(', '));
@@ -79,16 +80,16 @@ describe('ModelStore', () => {
     const ckptDir = join(dir, 'novocab');
     writeDemoModel(ckptDir, 7);
     unlinkSync(join(ckptDir, 'vocab.txt'));
-    const store = new ModelStore(root());
+    const store = new ModelCatalogue(root());
     const before = readdirSync(root()).sort();
     const ac = new AbortController();
     await assert.rejects(
-      store.importModel(ckptDir, { engine, signal: ac.signal, onProgress: (s) => /Embedding/.test(s) && ac.abort() }),
+      convertModel(store, ckptDir, { engine, signal: ac.signal, onProgress: (s) => /Embedding/.test(s) && ac.abort() }),
       (e: unknown) => e instanceof CancelledError,
     );
     assert.deepEqual(readdirSync(root()).sort(), before, 'no entry and no temp folder');
 
-    const e = await store.importModel(ckptDir, { engine });
+    const e = await convertModel(store, ckptDir, { engine });
     assert.equal(e.manifest.vocab, 'demo');
     assert.ok(e.manifest.warnings.some((w) => /demo vocabulary/.test(w)));
     assert.equal((await store.list()).length, 2);
@@ -112,7 +113,7 @@ describe('ModelStore', () => {
     cfg.hlip_ct_windows = [{ name: 'brain', center: 35, width: 90 }, { name: 'bone', center: 500, width: 2000 }];
     writeFileSync(cfgPath, JSON.stringify(cfg));
 
-    const e = await new ModelStore(root()).importModel(ckptDir, { engine });
+    const e = await convertModel(new ModelCatalogue(root()), ckptDir, { engine });
     assert.equal(e.manifest.untrained, undefined);
     assert.equal(e.manifest.vocab, undefined);
     assert.deepEqual(e.manifest.sets, {});
