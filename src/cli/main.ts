@@ -4,6 +4,8 @@ import { CodedError } from '../shared/coded-error';
 import { classifyCommand } from './classify';
 import { embedCommand } from './embed';
 import { embedTextCommand } from './embed-text';
+import { evalCommand } from './eval';
+import { mergeCommand } from './merge';
 import { importCommand } from './import';
 import { infoCommand } from './info';
 import { runsCommand } from './runs';
@@ -58,6 +60,17 @@ export const COMMANDS: CliCommand[] = [
     name: 'runs', synopsis: '<logs-dir|run|checkpoint>...', minPositional: 1, maxPositional: Infinity, options: ['json'],
     summary: 'training runs (open_clip / HLIP logs): epochs, settings, what the weights are, differing settings, last metrics',
     run: (o, out) => runsCommand(o.positional, o, out),
+  },
+  {
+    name: 'eval', synopsis: '--model <ckpt> [--model <ckpt2>...] --data <dir> --labels <csv> --set <set> --out <dir>', minPositional: 0, maxPositional: 0,
+    options: [...MODEL_RUN, 'json', 'out', 'data', 'labels', 'set', 'layout', 'shard', 'draws', 'seed'],
+    summary: "zero-shot evaluation with HLIP's metrics (+ bootstrap intervals, paired differences); cached, resumable, shardable",
+    run: evalCommand,
+  },
+  {
+    name: 'merge', synopsis: '<shard-dir>... --out <dir>', minPositional: 1, maxPositional: Infinity, options: ['json', 'out', 'draws', 'seed'],
+    summary: 'merge the shards of one hlip eval into the report of one unsharded run',
+    run: mergeCommand,
   },
   {
     name: 'demo-model', synopsis: '<dir>', minPositional: 1, maxPositional: 1, options: [],

@@ -48,6 +48,13 @@ export const OPTION_SPECS: Record<string, OptionSpec> = {
   prompts: { type: 'string', help: 'prompts file, one a line' },
   classes: { type: 'string', help: 'a zero-shot set: mri | ct | pubbrain5 | rsna | ctrate' },
   vocab: { type: 'string', help: "the model's vocab.txt" },
+  data: { type: 'string', help: 'eval: folder of the studies' },
+  labels: { type: 'string', help: 'eval: labels CSV (study + one 0/1 column per class)' },
+  set: { type: 'string', help: 'eval: mri | ct | rsna | pubbrain5 | ctrate' },
+  layout: { type: 'string', help: "eval: hlip (<study>/<scan>/img.pt, HLIP's) or raw (DICOM / NIfTI)" },
+  shard: { type: 'string', help: 'eval: i/n, this run takes every n-th study from the i-th' },
+  draws: { type: 'string', help: 'eval, merge: bootstrap draws (default 1000)' },
+  seed: { type: 'string', help: 'eval, merge: bootstrap seed (default 0)' },
   json: { type: 'boolean', help: 'machine-readable output' },
   quiet: { type: 'boolean', help: 'no progress on stderr' },
 };
