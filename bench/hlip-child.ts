@@ -1,18 +1,23 @@
 /**
  * One measured HLIP study in a fresh process (spawned by bench/hlip.ts), so that its peak RSS belongs to it alone.
  *
- *   node --conditions=import --import tsx bench/hlip-child.ts MODEL.onnx SCANS THREADS
+ *   node --conditions=import --import tsx bench/hlip-child.ts MODEL.onnx VARIANT SCANS THREADS PRECISION
  *
- * In one process and one onnxruntime-node: (1) a plain MatMul of the encoder's own GEMM shape (tokens x C times C x 4C),
- * the throughput roof of this machine right now (before and after the study; the better one counts); (2) HLIP pre-processing of SCANS synthetic 256x256x176 MRI volumes;
- * (3) the visual tower on that input. Prints one JSON line.
+ * In one process and one onnxruntime-node: (1) the roof at PRECISION: the best GFLOP/s of large GEMMs written the way
+ * the encoder writes its Linear layers (GraphBuilder.dense: MatMul at fp32, DynamicQuantizeMatMul at int8), square
+ * 2048 / 3072 / 4096 and the encoder's own three shapes with the whole study's tokens as rows, each warmed and
+ * repeated, measured before and after the study (the better one counts); (2) HLIP pre-processing of SCANS synthetic
+ * 256x256x176 MRI volumes; (3) the visual tower on that input. Prints one JSON line (with the CLS embedding, so the
+ * parent can compare precisions on the same input).
  */
 import * as ort from 'onnxruntime-node';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { GraphBuilder } from '../src/hlip/graph/builder';
 import { DataType } from '../src/hlip/graph/onnx-proto';
+import { isPrecision, type Precision } from '../src/hlip/graph/precision';
+import { gridOf, knownVariant, prefixTokens } from '../src/hlip/model-config';
 import { preprocessStudy } from '../src/hlip/preprocess/study-input';
 import { normalRng } from '../src/hlip/demo/random-checkpoint';
 import { Volume } from '../src/volume/volume';
@@ -33,43 +38,68 @@ function syntheticMri(seed: number): Volume {
   return new Volume({ name: `mri-${seed}`, format: 'nifti', sources: [], dims: [nx, ny, nz], data, affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1.2, 0, 0, 0, 0, 1], modality: 'MR' });
 }
 
-async function gemmGflops(tokens: number, C: number, threads: number): Promise<number> {
+export interface GemmFigure { shape: [number, number, number]; gflops: number }
+
+/** x [M, K] times a constant [K, N], written as the encoder writes a Linear layer at `precision`; best of `reps`. */
+async function gemm(M: number, K: number, N: number, precision: Precision, threads: number, reps = 2): Promise<GemmFigure> {
   const path = join(tmpdir(), `hlip-bench-gemm-${process.pid}.onnx`);
-  const g = new GraphBuilder(path);
-  const w = new Float32Array(C * 4 * C).map((_, i) => ((i * 7919) % 1000) / 1e5);
-  g.input('x', DataType.FLOAT, [tokens, C]);
-  g.output('y', g.op('MatMul', ['x', g.weight('w', [C, 4 * C], w)]), [tokens, 4 * C]); // output(name, value, shape)
+  const g = new GraphBuilder(path, 17, precision);
+  const w = new Float32Array(K * N).map((_, i) => ((i * 7919) % 1000) / 1e4 - 0.05);
+  g.input('x', DataType.FLOAT, [M, K]);
+  g.output('y', g.dense('x', 'w', w, K, N), [M, N]);
   writeFileSync(path, g.encode());
-  const s = await ort.InferenceSession.create(path, { intraOpNumThreads: threads, executionProviders: ['cpu'] });
-  const x = new ort.Tensor('float32', new Float32Array(tokens * C).fill(0.01), [tokens, C]);
-  await s.run({ x });
-  const reps = 5;
-  const t0 = performance.now();
-  for (let r = 0; r < reps; r++) await s.run({ x });
-  const sec = (performance.now() - t0) / 1000 / reps;
+  const s = await ort.InferenceSession.create(path, { intraOpNumThreads: threads, executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+  const x = new ort.Tensor('float32', new Float32Array(M * K).map((_, i) => Math.sin(i * 0.1)), [M, K]);
+  await s.run({ x }); // warm-up (packing, allocations)
+  let best = Infinity;
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    await s.run({ x });
+    best = Math.min(best, performance.now() - t0);
+  }
   await s.release();
-  return (2 * tokens * C * 4 * C) / sec / 1e9;
+  rmSync(path, { force: true });
+  rmSync(path + '.data', { force: true });
+  return { shape: [M, K, N], gflops: (2 * M * K * N) / (best / 1000) / 1e9 };
+}
+
+/** The best GEMM throughput at `precision` over the square shapes and the encoder's own (rows = the study's tokens). */
+async function roof(rows: number, C: number, hidden: number, precision: Precision, threads: number): Promise<GemmFigure[]> {
+  const shapes: [number, number, number][] = [[2048, 2048, 2048], [3072, 3072, 3072], [4096, 4096, 4096], [rows, C, 3 * C], [rows, C, hidden], [rows, hidden, C]];
+  const out: GemmFigure[] = [];
+  for (const [M, K, N] of shapes) out.push(await gemm(M, K, N, precision, threads));
+  return out;
 }
 
 async function main() {
-  const [model, scansArg, threadsArg] = process.argv.slice(2);
+  const [model, variant, scansArg, threadsArg, precisionArg] = process.argv.slice(2);
   const scans = Number(scansArg), threads = Number(threadsArg ?? 2);
-  // The roof is measured before and after the study and the better one kept: these shared vCPUs drift by 2x over
-  // minutes, and a slow moment must not flatter the model's share of it.
-  const gemmBefore = await gemmGflops(1568, 768, threads);
+  const precision = precisionArg ?? 'fp32';
+  if (!isPrecision(precision)) throw new Error(`precision ${precision}`);
+  const cfg = knownVariant(variant)!;
+  const rows = scans * gridOf(cfg).reduce((a, b) => a * b) + prefixTokens(cfg);
+  const hidden = Math.round(cfg.mlpRatio * cfg.embedDim);
+  // Before and after the study, the better one kept: these shared vCPUs drift by 2x over minutes, and a slow moment
+  // must not flatter the model's share of the roof.
+  const before = await roof(rows, cfg.embedDim, hidden, precision, threads);
   const volumes = Array.from({ length: scans }, (_, s) => syntheticMri(s + 1));
   const t0 = performance.now();
-  const pre = preprocessStudy(volumes, 'mri', { imgSize: [48, 224, 224] });
+  const pre = preprocessStudy(volumes, 'mri', { imgSize: cfg.imgSize });
   const preprocessMs = performance.now() - t0;
+  volumes.length = 0;
   const t1 = performance.now();
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, executionProviders: ['cpu'] });
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
   const loadMs = performance.now() - t1;
   const t2 = performance.now();
   const out = await session.run({ image: new ort.Tensor('float32', pre.data, pre.shape) });
   const inferMs = performance.now() - t2;
   const peak = peakKiB();
-  const gemmAfter = await gemmGflops(1568, 768, threads);
-  console.log(JSON.stringify({ scans, gemmGflops: Math.max(gemmBefore, gemmAfter), gemmBefore, gemmAfter, preprocessMs, loadMs, inferMs, peakKiB: peak, outputs: Object.keys(out) }));
+  const embedding = Array.from((out.embedding.data as Float32Array).subarray(0, out.embedding.dims[2]));
+  await session.release();
+  const after = await roof(rows, cfg.embedDim, hidden, precision, threads);
+  const gemms = before.map((b, i) => (b.gflops >= after[i].gflops ? b : after[i]));
+  const best = gemms.reduce((a, b) => (b.gflops > a.gflops ? b : a));
+  console.log(JSON.stringify({ scans, precision, roofGflops: best.gflops, roofShape: best.shape, gemms, preprocessMs, loadMs, inferMs, peakKiB: peak, embedding }));
 }
 
 main().catch((e) => {

@@ -1,12 +1,16 @@
 /**
- * npm run bench:hlip — the HLIP visual tower at full size (ViT-B, random weights) on this machine's CPU.
+ * npm run bench:hlip — the HLIP visual tower at full size (ViT-B, random weights) on this machine's CPU, at each
+ * precision (fp32, int8; bf16 has no CPU kernels, see src/hlip/graph/precision.ts).
  *
  * For patch (8,16,16) [token pooling, 1176 tokens/scan] and (6,16,16) [DINO.txt, 1568 tokens/scan] and studies of 1, 4
  * and 8 scans, each in a fresh process (bench/hlip-child.ts): ms per study, peak RSS, achieved GFLOP/s (FLOPs counted
- * from the architecture) against a plain MatMul of the encoder's GEMM shape run through onnxruntime-node in the same
- * process (the roof), and pre-processing time against inference time. The PyTorch reference (tools/hlip_ref, Debian's
- * torch 1.13) runs the same model on the same input size for a ratio. Prints PASS/MISS against the targets; never fails
- * on a MISS. Results also go to bench/results/hlip.json. BENCH_SCANS=1,4 limits the study sizes.
+ * from the architecture; an int8 multiply-add counts as two operations like a float one) against the roof at the same
+ * precision measured in the same process (the best of several large GEMMs written as the encoder writes its Linear
+ * layers), the speed-up over fp32, the cosine between the int8 and fp32 CLS embeddings of the same input, and
+ * pre-processing time against inference time. The PyTorch reference (tools/hlip_ref, Debian's torch 1.13) runs the
+ * fp32 model on the same input size for a ratio. Prints PASS/MISS against the targets; never fails on a MISS. Results
+ * also go to bench/results/hlip.json. BENCH_SCANS=1,4 limits the study sizes, BENCH_PRECISIONS=fp32 the precisions,
+ * BENCH_MODELS=<variant> the models, BENCH_TORCH=0 skips the PyTorch peer.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -14,7 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeSafetensors } from '../src/hlip/checkpoint';
 import { type VisualConfig, gridOf, knownVariant, prefixTokens } from '../src/hlip/model-config';
-import { buildVisualOnnx } from '../src/hlip/graph';
+import { buildVisualOnnx, isPrecision, type Precision, PRECISIONS as PRECISION_LIST, precisionFile } from '../src/hlip/graph';
 import { randomCheckpoint } from '../src/hlip/demo/random-checkpoint';
 
 const ROOT = resolve(__dirname, '..');
@@ -22,7 +26,8 @@ const CACHE = join(ROOT, '.cache', 'bench-hlip');
 const THREADS = Number(process.env.BENCH_THREADS ?? cpus().length);
 const SCANS = (process.env.BENCH_SCANS ?? '1,4,8').split(',').map(Number);
 const GiB = 2 ** 30;
-const MODELS = ['vit_base_multiscan_h2_token1176', 'ablate_seqposemb_vit_base_multiscan_h2_dinotxt1568'];
+const MODELS = (process.env.BENCH_MODELS ?? 'vit_base_multiscan_h2_token1176,ablate_seqposemb_vit_base_multiscan_h2_dinotxt1568').split(',');
+const PRECISIONS = (process.env.BENCH_PRECISIONS ?? PRECISION_LIST.join(',')).split(',').filter(isPrecision);
 
 /** Multiply-adds x2 of one forward pass: patch embedding, the blocks' linears, attention per window, per the schedule. */
 export function visualFlops(cfg: VisualConfig, scans: number): number {
@@ -38,33 +43,47 @@ export function visualFlops(cfg: VisualConfig, scans: number): number {
   return flops;
 }
 
-function ensureModel(name: string): { cfg: VisualConfig; onnx: string; ckpt: string } {
+function ensureModel(name: string): { cfg: VisualConfig; onnx: Record<Precision, string>; ckpt: string } {
   const cfg = knownVariant(name)!;
   const dir = join(CACHE, name);
-  const onnx = join(dir, 'visual.onnx'), ckpt = join(dir, 'model.safetensors');
-  if (!existsSync(onnx) || !existsSync(ckpt)) {
+  const ckpt = join(dir, 'model.safetensors');
+  const onnx = Object.fromEntries(PRECISION_LIST.map((p) => [p, precisionFile(join(dir, 'visual.onnx'), p)])) as Record<Precision, string>;
+  const missing = PRECISIONS.filter((p) => !existsSync(onnx[p]));
+  if (!existsSync(ckpt) || missing.length) {
     mkdirSync(dir, { recursive: true });
-    console.log(`building ${name} (ViT-B, random weights) ...`);
+    console.log(`building ${name} (ViT-B, random weights) at ${missing.join(', ')} ...`);
     const tensors = randomCheckpoint(
       { visual: { dim: cfg.embedDim, depth: cfg.depth, patch: cfg.patchSize, grid: gridOf(cfg), pool: cfg.pool, embed: cfg.projDim, regTokens: cfg.regTokens, sequence: cfg.maxNumScans > 0 } },
       7,
     );
-    writeSafetensors(ckpt, tensors, { hlip_untrained: 'true' });
-    const t0 = performance.now();
-    const r = buildVisualOnnx(tensors, cfg, onnx);
-    console.log(`  ${(r.params / 1e6).toFixed(1)}M parameters, ${r.nodes} nodes, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    if (!existsSync(ckpt)) writeSafetensors(ckpt, tensors, { hlip_untrained: 'true' });
+    for (const p of missing) {
+      const t0 = performance.now();
+      const r = buildVisualOnnx(tensors, cfg, onnx[p], { precision: p });
+      console.log(`  ${p}: ${(r.params / 1e6).toFixed(1)}M parameters, ${r.nodes} nodes, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
   }
   return { cfg, onnx, ckpt };
 }
 
-interface ChildResult { scans: number; gemmGflops: number; preprocessMs: number; loadMs: number; inferMs: number; peakKiB: number }
+interface GemmFigure { shape: [number, number, number]; gflops: number }
+interface ChildResult {
+  scans: number; precision: Precision; roofGflops: number; roofShape: number[]; gemms: GemmFigure[];
+  preprocessMs: number; loadMs: number; inferMs: number; peakKiB: number; embedding: number[];
+}
 
-function runChild(onnx: string, scans: number): ChildResult {
-  const r = spawnSync(process.execPath, ['--conditions=import', '--import', 'tsx', join(ROOT, 'bench', 'hlip-child.ts'), onnx, String(scans), String(THREADS)], {
+function runChild(onnx: string, name: string, scans: number, precision: Precision): ChildResult {
+  const r = spawnSync(process.execPath, ['--conditions=import', '--import', 'tsx', join(ROOT, 'bench', 'hlip-child.ts'), onnx, name, String(scans), String(THREADS), precision], {
     cwd: ROOT, encoding: 'utf8', maxBuffer: 2 ** 26,
   });
-  if (r.status !== 0) throw new Error(`hlip-child ${scans} scans failed: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`hlip-child ${scans} scans ${precision} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+function cosine(a: number[], b: number[]): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) { ab += a[i] * b[i]; aa += a[i] ** 2; bb += b[i] ** 2; }
+  return ab / Math.sqrt(aa * bb);
 }
 
 /** The PyTorch reference on the same model and input size (ms per forward pass), or undefined when unavailable. */
@@ -83,25 +102,44 @@ function torchPeer(ckpt: string, name: string, scans: number): { ms: number; pea
 }
 
 function main() {
-  console.log(`bench:hlip on ${cpus().length} CPU(s) (${cpus()[0]?.model}), ${THREADS} ORT threads, load ${loadavg()[0].toFixed(2)}`);
+  console.log(`bench:hlip on ${cpus().length} CPU(s) (${cpus()[0]?.model}), ${THREADS} ORT threads, load ${loadavg()[0].toFixed(2)}, precisions ${PRECISIONS.join(', ')}`);
   const rows: Record<string, unknown>[] = [];
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+  const pad = (v: string, n: number) => v.padStart(n);
   for (const name of MODELS) {
     const { cfg, onnx, ckpt } = ensureModel(name);
     console.log(`\n${name}: patch ${cfg.patchSize.join('x')}, ${gridOf(cfg).reduce((a, b) => a * b)} tokens/scan, ${cfg.pool} pooling`);
-    console.log('  scans   ms/study   peak RSS   GFLOP/s   GEMM GFLOP/s   of roof   pre-proc   torch ms   torch/ours');
+    console.log('  scans  prec   ms/study   GFLOP/s   roof GFLOP/s   of roof   peak RSS   speed-up   cos vs fp32   pre-proc   torch ms   torch/ours');
     for (const scans of SCANS) {
-      const c = runChild(onnx, scans);
-      const gflops = visualFlops(cfg, scans) / (c.inferMs / 1000) / 1e9;
-      const roof = gflops / c.gemmGflops;
-      const pre = c.preprocessMs / c.inferMs;
-      const t = torchPeer(ckpt, name, scans);
-      const peak = (c.peakKiB * 1024) / GiB;
-      console.log(
-        `  ${String(scans).padStart(5)}  ${c.inferMs.toFixed(0).padStart(9)}  ${peak.toFixed(2).padStart(6)} GB  ${gflops.toFixed(1).padStart(8)}  ${c.gemmGflops.toFixed(1).padStart(13)}  ${(100 * roof).toFixed(0).padStart(6)}%  ${(100 * pre).toFixed(1).padStart(7)}%  ${t ? t.ms.toFixed(0).padStart(9) : '        -'}  ${t ? (t.ms / c.inferMs).toFixed(2).padStart(10) : '         -'}`,
-      );
-      rows.push({ model: name, ...c, gflops, roofFraction: roof, preprocessFraction: pre, torchMs: t?.ms, torchPeakKiB: t?.peakKiB });
-      if (scans === 8) console.log(`  targets (8 scans): >= 75% of GEMM ${verdict(roof >= 0.75)}, peak < 2 GB ${verdict(peak < 2)}, pre-processing < 10% ${verdict(pre < 0.1)}`);
+      const t = PRECISIONS.includes('fp32') ? torchPeer(ckpt, name, scans) : undefined;
+      const byPrecision = new Map<Precision, ChildResult>();
+      for (const precision of PRECISIONS) {
+        const c = runChild(onnx[precision], name, scans, precision);
+        byPrecision.set(precision, c);
+        const fp32 = byPrecision.get('fp32');
+        const gflops = visualFlops(cfg, scans) / (c.inferMs / 1000) / 1e9;
+        const ofRoof = gflops / c.roofGflops;
+        const pre = c.preprocessMs / c.inferMs;
+        const speedup = fp32 ? fp32.inferMs / c.inferMs : undefined;
+        const cos = fp32 ? cosine(c.embedding, fp32.embedding) : undefined;
+        const peak = (c.peakKiB * 1024) / GiB;
+        const torch = precision === 'fp32' ? t : undefined;
+        console.log(
+          `  ${pad(String(scans), 5)}  ${precision.padEnd(4)}  ${pad(c.inferMs.toFixed(0), 9)}  ${pad(gflops.toFixed(1), 8)}  ${pad(c.roofGflops.toFixed(1), 13)}  ${pad((100 * ofRoof).toFixed(0), 7)}%  ${pad(peak.toFixed(2), 6)} GB  ${pad(speedup ? speedup.toFixed(2) + 'x' : '-', 9)}  ${pad(cos !== undefined ? cos.toFixed(5) : '-', 12)}  ${pad((100 * pre).toFixed(1), 7)}%  ${pad(torch ? torch.ms.toFixed(0) : '-', 9)}  ${pad(torch ? (torch.ms / c.inferMs).toFixed(2) : '-', 10)}`,
+        );
+        const { embedding: _e, ...figures } = c;
+        rows.push({ model: name, ...figures, gflops, roofFraction: ofRoof, speedup, cosineVsFp32: cos, preprocessFraction: pre, torchMs: torch?.ms, torchPeakKiB: torch?.peakKiB });
+      }
+      if (scans === 8) {
+        const f = byPrecision.get('fp32'), q = byPrecision.get('int8');
+        const parts: string[] = [];
+        if (f) {
+          const ofRoof = visualFlops(cfg, scans) / (f.inferMs / 1000) / 1e9 / f.roofGflops;
+          parts.push(`fp32 >= 80% of roof ${verdict(ofRoof >= 0.8)}`, `peak < 2 GB ${verdict(f.peakKiB * 1024 < 2 * GiB)}`, `pre-processing < 10% ${verdict(f.preprocessMs / f.inferMs < 0.1)}`);
+        }
+        if (f && q) parts.push(`int8 >= 2x fp32 ${verdict(f.inferMs / q.inferMs >= 2)}`, `int8 cosine >= 0.999 ${verdict(cosine(q.embedding, f.embedding) >= 0.999)}`);
+        console.log(`  targets (8 scans): ${parts.join(', ')}`);
+      }
     }
   }
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });

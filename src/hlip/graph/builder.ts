@@ -7,6 +7,7 @@ import { basename } from 'node:path';
 import {
   AttrType, AttributeProto, DataType, Dim, encodeModel, NodeProto, TensorProto, ValueInfoProto, valueInfo,
 } from './onnx-proto';
+import { type Precision, quantizeColumns } from './precision';
 
 export type Attr = number | number[] | string | { float: number } | { floats: number[] };
 /** Attribute values: integers and integer lists as plain numbers; floats wrapped ({float}) so 1 and 1.0 differ. */
@@ -22,7 +23,9 @@ function attribute(name: string, v: Attr): AttributeProto {
   return { name, type: AttrType.FLOATS, floats: v.floats };
 }
 
-const bytesOf = (a: Float32Array | BigInt64Array | Int32Array): Uint8Array =>
+type TensorData = Float32Array | BigInt64Array | Int32Array | Int8Array | Uint8Array | Uint16Array;
+
+const bytesOf = (a: TensorData): Uint8Array =>
   new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Tensors under this size stay inline (constants, biases of tiny models); larger ones go to the data file. */
@@ -45,8 +48,11 @@ export class GraphBuilder {
   params = 0;
   private readonly i64Cache = new Map<string, string>();
 
-  /** `opset`: the default-domain opset the graph is written for (some ops changed form at 18). */
-  constructor(private readonly modelPath: string, readonly opset = 17) {
+  /**
+   * `opset`: the default-domain opset the graph is written for (some ops changed form at 18). `precision`: how
+   * `dense` writes the towers' Linear layers (precision.ts); `int8Range`: the largest int8 weight there.
+   */
+  constructor(private readonly modelPath: string, readonly opset = 17, readonly precision: Precision = 'fp32', private readonly int8Range = 127) {
     if (opset < 17) throw new Error(`opset ${opset}: LayerNormalization needs opset 17 or later`);
     this.location = basename(modelPath) + '.data';
   }
@@ -97,7 +103,12 @@ export class GraphBuilder {
     return this.tensor(this.uid('f32'), [], DataType.FLOAT, Float32Array.of(v));
   }
 
-  private tensor(name: string, dims: number[], dataType: number, data: Float32Array | BigInt64Array | Int32Array): string {
+  /** A tensor of any element type (quantised weights: int8 / uint8, bfloat16 as uint16 bits); not counted in `params`. */
+  raw(name: string, dims: number[], dataType: number, data: TensorData): string {
+    return this.tensor(name, dims, dataType, data);
+  }
+
+  private tensor(name: string, dims: number[], dataType: number, data: TensorData): string {
     const raw = bytesOf(data);
     if (raw.byteLength < INLINE_MAX) {
       this.inits.push({ name, dims, dataType, rawData: raw.slice() });
@@ -186,6 +197,20 @@ export class GraphBuilder {
 
   layerNorm(x: string, gamma: string, beta: string, eps: number): string {
     return this.op('LayerNormalization', [x, gamma, beta], { axis: -1, epsilon: { float: eps } });
+  }
+
+  /**
+   * A Linear layer from its weight values [inDim, outDim] (already transposed): x @ W (+ b) in float32, or at int8
+   * one DynamicQuantizeMatMul with W quantised per output column (x is quantised per tensor at run time, bias fused).
+   */
+  dense(x: string, name: string, wT: Float32Array, inDim: number, outDim: number, b?: string): string {
+    if (this.precision === 'fp32') return this.linear(x, this.weight(name, [inDim, outDim], wT), b);
+    const { q, scale } = quantizeColumns(wT, inDim, outDim, this.int8Range);
+    this.params += wT.length;
+    const inputs = [x, this.raw(`${name}.int8`, [inDim, outDim], DataType.INT8, q), this.constant(`${name}.scale`, [outDim], scale),
+      this.raw(`${name}.zero_point`, [outDim], DataType.INT8, new Int8Array(outDim))];
+    if (b) inputs.push(b);
+    return this.op('DynamicQuantizeMatMul', inputs, {}, { domain: MS_DOMAIN });
   }
 
   /** x @ W (+ b); W already [in, out]. */

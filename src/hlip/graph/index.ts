@@ -3,3 +3,5 @@ export { buildVisualOnnx } from './visual';
 export type { BuildOptions, BuildResult } from './visual';
 export { buildTextOnnx } from './text';
 export type { AttentionImpl } from './attention';
+export { PRECISIONS, isPrecision, precisionFile, precisionOfFile } from './precision';
+export type { Precision } from './precision';

@@ -6,15 +6,15 @@ import { writeFileSync } from 'node:fs';
 import { TextConfig } from '../model-config';
 import { TensorMap } from '../checkpoint/tensor';
 import { selfAttention } from './attention';
-import { GraphBuilder, MS_DOMAIN, transpose2d } from './builder';
+import { type GraphBuilder, MS_DOMAIN, transpose2d } from './builder';
 import { DataType } from './onnx-proto';
-import type { BuildOptions, BuildResult } from './visual';
+import { type BuildOptions, type BuildResult, towerBuilder } from './visual';
 import { Weights } from './weights';
 
 const T = 'text.transformer.';
 
 export function buildTextOnnx(tensors: TensorMap, cfg: TextConfig, outPath: string, opts: BuildOptions = {}): BuildResult {
-  const g = new GraphBuilder(outPath, opts.opset ?? 17);
+  const g = towerBuilder(outPath, opts);
   try {
     textGraph(g, new Weights(tensors), cfg, opts);
     writeFileSync(outPath, g.encode());
@@ -32,7 +32,7 @@ function textGraph(g: GraphBuilder, w: Weights, cfg: TextConfig, opts: BuildOpti
   const vec = (key: string, n: number) => g.weight(key, [n], w.f32(key, [n]));
   const ln = (x: string, key: string) => g.layerNorm(x, vec(`${key}.weight`, Hd), vec(`${key}.bias`, Hd), cfg.layerNormEps);
   const dense = (x: string, key: string, out: number, inp: number) =>
-    g.linear(x, g.weight(`${key}.weight`, [inp, out], transpose2d(w.f32(`${key}.weight`, [out, inp]), out, inp)), vec(`${key}.bias`, out));
+    g.dense(x, `${key}.weight`, transpose2d(w.f32(`${key}.weight`, [out, inp]), out, inp), inp, out, vec(`${key}.bias`, out));
 
   // The sequence length is dynamic (at most contextLength): padded keys get exactly zero weight and the output is
   // position 0, so a caller may trim a batch to its longest unpadded row for the same result at a fraction of the cost.
@@ -58,7 +58,7 @@ function textGraph(g: GraphBuilder, w: Weights, cfg: TextConfig, opts: BuildOpti
       for (let o = 0; o < Hd; o++) for (let c = 0; c < Hd; c++) wqkv[c * 3 * Hd + j * Hd + o] = wt[o * Hd + c];
       bqkv.set(w.f32(`${k}attention.self.${name}.bias`, [Hd]), j * Hd);
     });
-    const qkv = g.linear(x, g.weight(`${k}attention.self.qkv.weight`, [Hd, 3 * Hd], wqkv), g.weight(`${k}attention.self.qkv.bias`, [3 * Hd], bqkv));
+    const qkv = g.dense(x, `${k}attention.self.qkv.weight`, wqkv, Hd, 3 * Hd, g.weight(`${k}attention.self.qkv.bias`, [3 * Hd], bqkv));
     const [q, kk, v] = g.opN('Split', [qkv, g.i64([Hd, Hd, Hd])], { axis: -1 }, { outputs: 3 });
     const a = selfAttention(g, opts.attention ?? 'fused', { q, k: kk, v, heads: cfg.heads, dim: Hd, keyMask: mask });
     x = ln(g.op('Add', [dense(a, `${k}attention.output.dense`, Hd, Hd), x]), `${k}attention.output.LayerNorm`);

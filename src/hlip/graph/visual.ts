@@ -8,6 +8,7 @@ import { TensorMap } from '../checkpoint/tensor';
 import { AttentionImpl, firstQueryAttention, selfAttention } from './attention';
 import { GraphBuilder, MS_DOMAIN, transpose2d } from './builder';
 import { DataType } from './onnx-proto';
+import { int8WeightRange, type Precision } from './precision';
 import { ropeTables } from './rope';
 import { Weights } from './weights';
 
@@ -16,6 +17,16 @@ export interface BuildOptions {
   attention?: AttentionImpl;
   /** ONNX default-domain opset (17 unless told). */
   opset?: number;
+  /** 'fp32' (default) or 'int8': the blocks' Linear layers quantised (precision.ts). */
+  precision?: Precision;
+  /** int8 only: the largest weight magnitude (default: int8WeightRange() of this machine). */
+  int8Range?: number;
+}
+
+/** The graph builder for a tower at the options' opset and precision. */
+export function towerBuilder(outPath: string, opts: BuildOptions): GraphBuilder {
+  const precision = opts.precision ?? 'fp32';
+  return new GraphBuilder(outPath, opts.opset ?? 17, precision, opts.int8Range ?? (precision === 'int8' ? int8WeightRange() : 127));
 }
 
 export interface BuildResult {
@@ -30,7 +41,7 @@ const RANK: Record<AttentionLevel, number> = { slice: 0, scan: 1, study: 2 };
 export function buildVisualOnnx(tensors: TensorMap, cfg: VisualConfig, outPath: string, opts: BuildOptions = {}): BuildResult {
   if (cfg.schedule.length !== cfg.depth) throw new Error(`schedule has ${cfg.schedule.length} entries for ${cfg.depth} blocks`);
   if (cfg.embedDim % cfg.numHeads) throw new Error(`width ${cfg.embedDim} is not a multiple of ${cfg.numHeads} heads`);
-  const g = new GraphBuilder(outPath, opts.opset ?? 17);
+  const g = towerBuilder(outPath, opts);
   try {
     new VisualGraph(g, new Weights(tensors), cfg, opts.attention ?? 'fused').build();
     writeFileSync(outPath, g.encode());
@@ -71,9 +82,8 @@ class VisualGraph {
   /** A Linear weight [out, in] as a MatMul operand [in, out], plus its bias when present. */
   private linear(x: string, key: string, outDim: number, inDim: number): string {
     const g = this.g;
-    const wT = g.weight(`${key}.weight`, [inDim, outDim], transpose2d(this.w.f32(`${key}.weight`, [outDim, inDim]), outDim, inDim));
     const b = this.w.has(`${key}.bias`) ? g.weight(`${key}.bias`, [outDim], this.w.f32(`${key}.bias`, [outDim])) : undefined;
-    return g.linear(x, wT, b);
+    return g.dense(x, `${key}.weight`, transpose2d(this.w.f32(`${key}.weight`, [outDim, inDim]), outDim, inDim), inDim, outDim, b);
   }
 
   private norm(x: string, key: string): string {
