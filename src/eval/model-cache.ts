@@ -13,13 +13,14 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { dirname, join, resolve } from 'node:path';
 import { type Checkpoint, detectModelSpec, loadCheckpoint, sha256File } from '../hlip/checkpoint';
 import type { HostTensor } from '../hlip/checkpoint/tensor';
-import { averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSet } from '../hlip/classify/zero-shot';
+import { promptsFor, zeroShotSet } from '../hlip/classify/zero-shot';
+import { ctWindowsOf, embedSetClasses, isUntrained } from '../hlip/convert/model-converter';
 import { buildDemoVocab } from '../hlip/demo/demo-vocab';
 import { buildTextOnnx, buildVisualOnnx } from '../hlip/graph';
 import type { HlipEngine } from '../hlip/inference/engine';
 import type { TextConfig, VisualConfig } from '../hlip/model-config';
 import type { CtWindow } from '../hlip/preprocess/study-input';
-import { WordPieceTokenizer, trimPadding } from '../hlip/text/tokenizer';
+import { WordPieceTokenizer } from '../hlip/text/tokenizer';
 import { EvalError } from './errors';
 import type { EvalSetId } from './metrics/set-metrics';
 
@@ -87,18 +88,11 @@ function tensorsHash(tensors: Map<string, HostTensor>, prefix: string): string |
   return h.digest('hex');
 }
 
-const isUntrained = (c: Checkpoint) => c.metadata.hlip_untrained === 'true' || c.openClipConfig?.raw.hlip_untrained === true;
 
 function vocabulary(c: Checkpoint, given: string | undefined, untrained: boolean): string[] | undefined {
   const path = given ?? c.vocabPath;
   if (path) return readFileSync(path, 'utf8').split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1);
   return untrained ? buildDemoVocab() : undefined;
-}
-
-function ctWindowsOf(c: Checkpoint): CtWindow[] | undefined {
-  const raw = c.openClipConfig?.raw.hlip_ct_windows;
-  const ok = Array.isArray(raw) && raw.length > 0 && raw.every((w) => w && typeof w.name === 'string' && Number.isFinite(w.center) && w.width > 0);
-  return ok ? (raw as CtWindow[]).map((w) => ({ name: w.name, center: w.center, width: w.width })) : undefined;
 }
 
 /** The weights file of a checkpoint path (a model folder's hub-named file without parsing it). */
@@ -143,6 +137,7 @@ export async function prepareEvalModel(cache: string, path: string, set: EvalSet
     if (!spec.visual) throw new EvalError('BAD_OPTION', `${path} has no HLIP image tower, so it cannot be evaluated.`);
     const untrained = isUntrained(ckpt);
     vocab = spec.text ? vocabulary(ckpt, opts.vocab, untrained) : undefined;
+    const warnings = [...spec.warnings, ...ckpt.warnings];
     record = {
       version: MODEL_CACHE_VERSION,
       sha256: ckpt.sha256,
@@ -153,8 +148,8 @@ export async function prepareEvalModel(cache: string, path: string, set: EvalSet
       logitScale: spec.logitScale,
       untrained,
       vocabHash: vocab ? createHash('sha256').update(vocab.join('\n')).digest('hex') : undefined,
-      ctWindows: ctWindowsOf(ckpt),
-      warnings: [...spec.warnings, ...ckpt.warnings],
+      ctWindows: ctWindowsOf(ckpt, warnings),
+      warnings,
     };
     writeAtomic(join(cache, 'checkpoints', `${ckpt.sha256}.json`), JSON.stringify(record, null, 1));
     return ckpt;
@@ -200,15 +195,7 @@ export async function prepareEvalModel(cache: string, path: string, set: EvalSet
     }
     log(`embedding the ${set} prompts`);
     await engine.load({ textPath: textOnnx });
-    const tok = new WordPieceTokenizer(vocab);
-    const { texts, textsPerClass } = flattenPrompts(promptsFor(zeroShotSet(set)));
-    const E = r.text!.projDim;
-    const emb = new Float32Array(texts.length * E);
-    for (let i = 0; i < texts.length; i += 32) {
-      const out = await engine.encodeText(trimPadding(tok.encodeBatch(texts.slice(i, i + 32), r.text!.contextLength)));
-      emb.set(out.embedding.data, i * E);
-    }
-    const classes = averageClassEmbeddings(emb, E, textsPerClass);
+    const classes = await embedSetClasses(engine, new WordPieceTokenizer(vocab), r.text!, zeroShotSet(set));
     writeAtomic(classesPath, new Uint8Array(classes.buffer, classes.byteOffset, classes.byteLength));
     built.push('text');
   }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type Checkpoint, CheckpointError, detectModelSpec, loadCheckpoint } from '../checkpoint';
-import { averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../classify/zero-shot';
+import { type ZeroShotSet, averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../classify/zero-shot';
 import { buildDemoVocab } from '../demo/demo-vocab';
 import { buildTextOnnx, buildVisualOnnx } from '../graph';
 import { CancelledError, type HlipEngine } from '../inference/engine';
@@ -154,7 +154,7 @@ function done(e: ModelEntry, progress: (s: string, f: number) => void): ModelEnt
  * Head-CT windows a model was trained with, from `hlip_ct_windows` in its open_clip_config.json
  * ([{name, center, width}, ...] in HU): HLIP does not publish them, so a model folder may carry its own.
  */
-function ctWindowsOf(ckpt: Checkpoint, warnings: string[]): CtWindow[] | undefined {
+export function ctWindowsOf(ckpt: Checkpoint, warnings: string[]): CtWindow[] | undefined {
   const raw = ckpt.openClipConfig?.raw.hlip_ct_windows;
   if (raw === undefined) return undefined;
   const ok = Array.isArray(raw) && raw.length > 0 &&
@@ -164,7 +164,7 @@ function ctWindowsOf(ckpt: Checkpoint, warnings: string[]): CtWindow[] | undefin
   return undefined;
 }
 
-function isUntrained(ckpt: Checkpoint): boolean {
+export function isUntrained(ckpt: Checkpoint): boolean {
   if (ckpt.metadata.hlip_untrained === 'true') return true;
   return ckpt.openClipConfig?.raw.hlip_untrained === true;
 }
@@ -193,20 +193,29 @@ function writeVocab(ckpt: Checkpoint, given: string | undefined, dest: string, t
   return source;
 }
 
-/** Per set: templates -> tokens -> text tower -> per-class mean embedding -> classes-<set>.bin. */
+/**
+ * One set's class embeddings through a loaded text tower: templates -> tokens -> text tower -> per-class mean ->
+ * [groups x projDim]. Conversion runs it for every set; an evaluation (src/eval) for the one set it scores.
+ */
+export async function embedSetClasses(engine: HlipEngine, tok: WordPieceTokenizer, text: TextConfig, set: ZeroShotSet, opts: { batch?: number; signal?: AbortSignal; onBatch?: (done: number, total: number) => void } = {}): Promise<Float32Array> {
+  const { texts, textsPerClass } = flattenPrompts(promptsFor(set));
+  const enc = await encodeTexts(engine, tok, texts, text.contextLength, opts);
+  return averageClassEmbeddings(enc.embedding, text.projDim, textsPerClass);
+}
+
+/** Per set: class embeddings -> classes-<set>.bin. */
 async function embedSets(engine: HlipEngine, dir: string, text: TextConfig, sets: Record<string, SetEntry>, opts: ConvertOptions, progress: (f: number) => void) {
   const tok = WordPieceTokenizer.fromFile(join(dir, 'vocab.txt'));
-  const all = Object.values(zeroShotSets()).map((set) => ({ set, groups: promptsFor(set) }));
-  const total = all.reduce((n, s) => n + flattenPrompts(s.groups).texts.length, 0);
+  const all = Object.values(zeroShotSets());
+  const total = all.reduce((n, set) => n + flattenPrompts(promptsFor(set)).texts.length, 0);
   let before = 0;
   progress(0);
-  for (const { set, groups } of all) {
-    const { texts, textsPerClass } = flattenPrompts(groups);
-    const enc = await encodeTexts(engine, tok, texts, text.contextLength, { batch: opts.textBatch, signal: opts.signal, onBatch: (n) => progress((before + n) / total) });
-    before += texts.length;
-    const classes = averageClassEmbeddings(enc.embedding, text.projDim, textsPerClass);
+  for (const set of all) {
+    const count = flattenPrompts(promptsFor(set)).texts.length;
+    const classes = await embedSetClasses(engine, tok, text, set, { batch: opts.textBatch, signal: opts.signal, onBatch: (n) => progress((before + n) / total) });
+    before += count;
     const file = `classes-${set.id}.bin`;
     writeFileSync(join(dir, file), new Uint8Array(classes.buffer, classes.byteOffset, classes.byteLength));
-    sets[set.id] = { classes: set.classnames, file, rows: groups.length, dim: text.projDim };
+    sets[set.id] = { classes: set.classnames, file, rows: classes.length / text.projDim, dim: text.projDim };
   }
 }
