@@ -1,8 +1,9 @@
 /** Opens a study in a worker thread so a 600-slice CT never blocks the caller (the extension host's event loop). */
 import { Worker } from 'node:worker_threads';
-import { VolumeError, type VolumeErrorCode } from './errors';
 import type { TransferStudy } from '../shared/transfer';
 import type { VolumeMeta } from '../shared/volume-meta';
+import { VolumeError } from './errors';
+import type { VolumeWorkerReply, VolumeWorkerRequest } from './volume-worker-protocol';
 
 /** The first volume of a study while it is read (see volume-worker.ts). */
 export interface StudyStream {
@@ -11,12 +12,6 @@ export interface StudyStream {
   /** Bytes of its stored array at `offset`, final; the centre slice comes first. */
   slab(offset: number, data: ArrayBuffer): void;
 }
-
-type Reply =
-  | { ok: true; study: TransferStudy }
-  | { ok: false; code: VolumeErrorCode; message: string }
-  | { kind: 'start'; meta: VolumeMeta }
-  | { kind: 'slab'; offset: number; data: ArrayBuffer };
 
 export function openStudyInWorker(
   workerScript: string,
@@ -27,7 +22,7 @@ export function openStudyInWorker(
   return new Promise((resolve, reject) => {
     const worker = new Worker(workerScript);
     const done = () => void worker.terminate();
-    worker.on('message', (m: Reply) => {
+    worker.on('message', (m: VolumeWorkerReply) => {
       if ('kind' in m) {
         if (m.kind === 'start') stream?.start(m.meta);
         else stream?.slab(m.offset, m.data);
@@ -41,6 +36,7 @@ export function openStudyInWorker(
       done();
       reject(new VolumeError('DECODE_FAILED', `The reader stopped unexpectedly: ${e.message}`, path));
     });
-    worker.postMessage({ path, ...read, stream: !!stream });
+    const request: VolumeWorkerRequest = { path, ...read, stream: !!stream };
+    worker.postMessage(request);
   });
 }

@@ -1,26 +1,28 @@
 /**
- * worker_thread entry: opens a study off the caller's thread and transfers the voxel buffers back (no copy).
- * Message in: { path, maxBytes?, wholeSeries?, stream? }. Out: { ok: true, study: TransferStudy } |
- * { ok: false, code, message }. With `stream`, before that: { kind: 'start', meta } once the first volume's centre slice
- * is in (its range taken from what is in), then { kind: 'slab', offset, data } for every part of its stored array as it
- * is read (copies, transferred), the centre slice first.
+ * worker_thread entry: opens a study off the caller's thread and transfers the voxel buffers back (no copy); messages in
+ * volume-worker-protocol.ts. With `stream`, before the study: 'start' once the first volume's centre slice is in (its
+ * range taken from what is in), then a 'slab' for every part of its stored array as it is read (copies, transferred),
+ * the centre slice first.
  */
 import { parentPort } from 'node:worker_threads';
 import { asVolumeError } from './errors';
 import type { ReadProgress } from './limits';
 import { openStudy } from './open';
 import { studyToTransfer, volumeMeta } from './to-transfer';
+import type { VolumeWorkerReply, VolumeWorkerRequest } from './volume-worker-protocol';
 import type { Volume } from './volume';
 import { sampleRange } from './volume';
 
-parentPort?.on('message', async (msg: { path: string; maxBytes?: number; wholeSeries?: boolean; stream?: boolean }) => {
+const reply = (m: VolumeWorkerReply, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
+
+parentPort?.on('message', async (msg: VolumeWorkerRequest) => {
   try {
     const progress = msg.stream ? followFirstVolume() : undefined;
     const study = studyToTransfer(await openStudy(msg.path, { maxBytes: msg.maxBytes, wholeSeries: msg.wholeSeries, progress }));
-    parentPort!.postMessage({ ok: true, study }, study.volumes.map((v) => v.data));
+    reply({ ok: true, study }, study.volumes.map((v) => v.data));
   } catch (e) {
     const err = asVolumeError(e, 'DECODE_FAILED', 'Cannot open');
-    parentPort!.postMessage({ ok: false, code: err.code, message: err.message });
+    reply({ ok: false, code: err.code, message: err.message });
   }
 });
 
@@ -41,10 +43,10 @@ function followFirstVolume(): ReadProgress {
         announced = true;
         const Ctor = v.data.constructor as new (b: ArrayBuffer, o: number, n: number) => typeof v.data;
         const values = new Ctor(v.data.buffer as ArrayBuffer, v.data.byteOffset + from, (to - from) / v.data.BYTES_PER_ELEMENT);
-        parentPort!.postMessage({ kind: 'start', meta: volumeMeta(v, sampleRange(values, v.rescale)) });
+        reply({ kind: 'start', meta: volumeMeta(v, sampleRange(values, v.rescale)) });
       }
       const data = bytes.slice().buffer;
-      parentPort!.postMessage({ kind: 'slab', offset: from, data }, [data]);
+      reply({ kind: 'slab', offset: from, data }, [data]);
     },
   };
 }
