@@ -40,6 +40,7 @@ interface CodeServerModule {
   CODE_SERVER_NODE: string;
   CHROMIUM_PATH: string;
   startCodeServer(o?: {
+    extensionsDir?: string;
     trust?: boolean;
     settings?: Record<string, unknown>;
     env?: Record<string, string>;
@@ -64,6 +65,8 @@ export interface LaunchOptions {
   folder?: string;
   /** Development extension(s) to load; default HLIP_EXTENSION_PATH or this repository; false: none. */
   extensionDevelopmentPath?: string | string[] | false;
+  /** Extensions folder (e.g. one a .vsix was installed into); default: a fresh empty one. */
+  extensionsDir?: string;
   /** Workspace trust ON (the folder opens in restricted mode); default HLIP_WORKSPACE_TRUST=1. */
   trust?: boolean;
   /** User settings over test/host/code-server.js's defaults. */
@@ -341,6 +344,7 @@ export async function launch(opts: LaunchOptions = {}): Promise<VSCodeUI> {
     // The smoke-test driver must stay on: a built workbench ignores the `payload` (so the development extension)
     // without it. Side effect: no notification toasts (waitForNotification reads the notification center instead).
     smokeTestDriver: true,
+    extensionsDir: opts.extensionsDir,
     trust: opts.trust,
     settings: opts.settings,
     env: opts.env,
