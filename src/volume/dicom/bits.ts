@@ -1,11 +1,7 @@
 import type { VoxelArray } from '../../shared/volume-meta';
+import type { FrameInfo } from './frame-info';
 
-interface StoredBits {
-  bitsAllocated: number;
-  bitsStored: number;
-  pixelRepresentation: number;
-  samplesPerPixel: number;
-}
+type StoredBits = Pick<FrameInfo, 'bitsAllocated' | 'bitsStored' | 'pixelRepresentation' | 'samplesPerPixel'>;
 
 /**
  * In place: clears the bits above BitsStored (some modalities keep overlays there) and sign-extends signed values whose

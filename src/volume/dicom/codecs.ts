@@ -17,24 +17,13 @@ import { toRgb8, yccOf } from './color';
 import { type JpegHeader, SOF_NAMES, jpegIsYcc, libjpegAssumesYcc, readJpegHeader, withAdobeTransform } from './jpeg';
 import { readJ2kHeader } from './j2k';
 import { decodeSequentialJpeg } from './jpeg12';
+import type { FrameInfo } from './frame-info';
 import { decodeNative, nativeFrameBytes as nativeBytes } from './native';
 import { decodeRle } from './rle';
 import type { SampleArray, Samples } from './samples';
 import { CHARLS, LIBJPEG_TURBO, OPENJPEG, type WasmDecoder, withDecoder } from './wasm';
 
-export interface FrameInfo {
-  rows: number;
-  columns: number;
-  bitsAllocated: number;
-  bitsStored: number;
-  pixelRepresentation: number; // 0 unsigned, 1 signed
-  samplesPerPixel: number;
-  planarConfiguration: number; // 0 interleaved, 1 planar
-  photometric: string; // 'MONOCHROME1' | 'MONOCHROME2' | 'RGB' | 'YBR_FULL' | 'YBR_FULL_422' | 'YBR_RCT' | 'YBR_ICT' | 'PALETTE COLOR' ...
-  littleEndian: boolean; // only for native (uncompressed) data
-  /** 1-bit native data only: the bit of bytes[0] where this frame starts (frames of a 1-bit object share bytes). */
-  bitOffset?: number;
-}
+export type { FrameInfo } from './frame-info';
 
 type Codec = 'native' | 'rle' | 'jpeg' | 'jpeg-ls' | 'j2k';
 

@@ -4,20 +4,11 @@
  */
 import { VolumeError } from '../errors';
 import { upsample422, yccOf } from './color';
+import type { FrameInfo } from './frame-info';
 import type { SampleArray, Samples } from './samples';
 
-export interface NativeFrame {
-  rows: number;
-  columns: number;
-  bitsAllocated: number;
-  bitsStored: number;
-  pixelRepresentation: number;
-  samplesPerPixel: number;
-  planarConfiguration: number;
-  photometric: string;
-  littleEndian: boolean;
-  bitOffset?: number;
-}
+/** A frame of native (uncompressed) pixel data. */
+export type NativeFrame = FrameInfo;
 
 const is422 = (f: NativeFrame) => f.samplesPerPixel === 3 && (f.photometric === 'YBR_FULL_422' || f.photometric === 'YBR_PARTIAL_422');
 

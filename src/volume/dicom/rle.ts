@@ -5,14 +5,10 @@
  * the output, so corrupt data can only end early (an error) or decode to wrong values, never spin.
  */
 import { VolumeError } from '../errors';
+import type { FrameInfo } from './frame-info';
 import type { SampleArray } from './samples';
 
-interface RleFrame {
-  rows: number;
-  columns: number;
-  bitsAllocated: number;
-  samplesPerPixel: number;
-}
+type RleFrame = Pick<FrameInfo, 'rows' | 'columns' | 'bitsAllocated' | 'samplesPerPixel'>;
 
 /** Samples in host (little-endian) order, interleaved: unsigned arrays of bitsAllocated bits. */
 export function decodeRle(bytes: Uint8Array, f: RleFrame): SampleArray {
