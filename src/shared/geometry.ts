@@ -75,6 +75,8 @@ export function spacingOf(m: Mat4): Vec3 {
  */
 export function orientationCode(m: Mat4): string {
   const labels = [['L', 'R'], ['P', 'A'], ['I', 'S']];
+  // NaN/Inf columns have no direction (no comparison picks them): say so instead of indexing labels[-1].
+  if (![0, 1, 2].every((j) => column(m, j).every(Number.isFinite))) return '???';
   // Greedy assignment on the largest remaining |cosine|, like nibabel's io_orientation.
   const cos: number[][] = [0, 1, 2].map((j) => {
     const c = column(m, j);
@@ -91,7 +93,7 @@ export function orientationCode(m: Mat4): string {
       for (let w = 0; w < 3; w++) {
         if (usedWorld.has(w)) continue;
         const a = Math.abs(cos[j][w]);
-        if (a > best) [best, bj, bw] = [a, j, w];
+        if (a > best || bj < 0) [best, bj, bw] = [a, j, w];
       }
     }
     usedAxis.add(bj);

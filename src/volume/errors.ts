@@ -1,4 +1,4 @@
-import { CodedError } from '../shared/coded-error';
+import { CodedError, isAllocationFailure, isEngineError } from '../shared/coded-error';
 
 /** Why a file could not become a volume. Codes are stable (tests, UI); messages are for people. */
 export type VolumeErrorCode =
@@ -26,9 +26,11 @@ export function isVolumeError(e: unknown): e is VolumeError {
 /** Wraps anything thrown by third-party parsers into a VolumeError so callers see one error type. */
 export function asVolumeError(e: unknown, code: VolumeErrorCode, what: string, file?: string): VolumeError {
   if (e instanceof VolumeError) return e;
-  const detail = e instanceof Error ? e.message : String(e);
-  if (e instanceof RangeError && /Array buffer allocation|Invalid typed array length|Invalid array length/.test(detail)) {
-    return new VolumeError('TOO_LARGE', `${what}: the header asks for more memory than can be allocated`, file);
-  }
-  return new VolumeError(code, `${what}: ${detail}`, file);
+  let err: VolumeError;
+  if (isAllocationFailure(e)) err = new VolumeError('TOO_LARGE', `${what}: the header asks for more memory than can be allocated`, file);
+  // A codec or parser tripping over damaged bytes: its JavaScript wording would mean nothing to the user.
+  else if (isEngineError(e)) err = new VolumeError(code, `${what}: the data is damaged or does not match its header`, file);
+  else err = new VolumeError(code, `${what}: ${e instanceof Error ? e.message : String(e)}`, file);
+  err.cause = e;
+  return err;
 }

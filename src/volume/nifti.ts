@@ -278,7 +278,11 @@ function swapInPlace(b: Uint8Array, size: number): void {
   }
 }
 
-/** nibabel's get_best_affine: sform if sform_code != 0, else qform if qform_code != 0, else the base affine. */
+/**
+ * nibabel's get_best_affine: sform if sform_code != 0, else qform if qform_code != 0, else the base affine. nibabel
+ * (5.0) returns an sform holding NaN/Inf as it is, and its aff2axcodes then fails; a viewer needs a usable grid, so a
+ * non-finite candidate is passed over for the next one in nibabel's order, with a warning.
+ */
 function bestAffine(hdr: Header, isNifti2: boolean, bytes: Uint8Array, analyze: boolean, shape: number[]): { affine: Mat4; notes: string[] } {
   const notes: string[] = [];
   // nibabel fixes these on load: zero pixdims become 1, negative ones positive, qfac other than +-1 becomes 1.
@@ -286,15 +290,20 @@ function bestAffine(hdr: Header, isNifti2: boolean, bytes: Uint8Array, analyze: 
     const p = hdr.pixDims[i];
     return !Number.isFinite(p) || p === 0 ? 1 : Math.abs(p);
   });
+  const finite = (m: Mat4) => m.every(Number.isFinite);
   const sform = srows(bytes, isNifti2, hdr.littleEndian);
+  const hasQform = !analyze && hdr.qform_code !== 0;
+  const q = hasQform ? qform(hdr, pix) : undefined;
   if (!analyze && hdr.sform_code !== 0) {
-    if (hdr.qform_code !== 0 && !sameGeometry(sform, qform(hdr, pix))) {
-      notes.push('sform and qform disagree; using the sform, as nibabel does.');
+    if (finite(sform)) {
+      if (q && finite(q) && !sameGeometry(sform, q)) notes.push('sform and qform disagree; using the sform, as nibabel does.');
+      return { affine: sform, notes };
     }
-    return { affine: sform, notes };
+    notes.push(`The sform holds NaN or infinite values; using the ${q && finite(q) ? 'qform' : 'default affine'} instead.`);
   }
-  if (!analyze && hdr.qform_code !== 0) return { affine: qform(hdr, pix), notes };
-  notes.push('No sform or qform: orientation is unknown; assuming the Analyze default (x flipped, origin at the centre).');
+  if (q && finite(q)) return { affine: q, notes };
+  if (q) notes.push('The qform holds NaN or infinite values; using the default affine instead.');
+  else notes.push('No sform or qform: orientation is unknown; assuming the Analyze default (x flipped, origin at the centre).');
   // shape_zoom_affine(shape, zooms, x_flip=True)
   const s = [shape[0] ?? 1, shape[1] ?? 1, shape[2] ?? 1];
   const z = [-pix[0], pix[1], pix[2]];

@@ -12,11 +12,14 @@ export function rng(seed: number): () => number {
   };
 }
 
-export type Mutation = 'bitflip' | 'truncate' | 'length' | 'header-bytes';
+export type Mutation = 'bitflip' | 'truncate' | 'length' | 'header-bytes' | 'tail-bytes' | 'splice';
+export const MUTATIONS: Mutation[] = ['bitflip', 'truncate', 'length', 'header-bytes', 'tail-bytes', 'splice'];
 
 /**
- * Applies one mutation. `length` overwrites a 16/32-bit field that follows a DICOM tag or sits in a NIfTI header with
- * an extreme value (0, 0xffff, 0xffffffff, a random size) - the fields parsers trust most.
+ * Applies one mutation. `length` overwrites a 16/32-bit field in the first or last 4 KiB (DICOM tags, NIfTI headers, a
+ * pickle's opcodes, a zip's central directory) with an extreme value (0, 0xffff, 0xffffffff, a random size) - the
+ * fields parsers trust most. `tail-bytes` hits the last 1 KiB (zip directories); `splice` copies one stretch of the
+ * file over another (structures that point at the wrong things).
  */
 export function mutate(src: Uint8Array, kind: Mutation, r: () => number): Uint8Array {
   const b = Uint8Array.from(src);
@@ -38,11 +41,27 @@ export function mutate(src: Uint8Array, kind: Mutation, r: () => number): Uint8A
       for (let i = 0; i < n; i++) b[at(Math.min(1024, b.length))] = at(256);
       return b;
     }
+    case 'tail-bytes': {
+      const n = 1 + at(8);
+      const w = Math.min(1024, b.length);
+      for (let i = 0; i < n; i++) b[b.length - w + at(w)] = at(256);
+      return b;
+    }
+    case 'splice': {
+      const len = 1 + at(Math.min(256, b.length));
+      const from = at(b.length - len + 1);
+      const to = at(b.length - len + 1);
+      b.copyWithin(to, from, from + len);
+      return b;
+    }
     case 'length': {
-      const extremes = [0, 0xffff, 0xfffe, 0x7fffffff, 0xffffffff, at(2 ** 31)];
+      const extremes = [0, 0xffff, 0xfffe, 0x7fffffff, 0xffffffff, 0xfffffffa, at(2 ** 31)];
       const v = extremes[at(extremes.length)];
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-      const p = 4 * at(Math.floor(Math.min(b.length, 4096) / 4) - 1);
+      if (b.length < 8) return b;
+      const window = Math.min(b.length, 4096);
+      const head = r() < 0.6;
+      const p = head ? at(window - 4) : b.length - window + at(window - 4);
       if (r() < 0.5) dv.setUint16(p, v & 0xffff, true);
       else dv.setUint32(p, v >>> 0, true);
       return b;

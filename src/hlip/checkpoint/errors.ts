@@ -17,7 +17,4 @@ export class CheckpointError extends CodedError<CheckpointErrorCode> {
 
 export const isCheckpointError = (e: unknown): e is CheckpointError => e instanceof CheckpointError;
 
-/** V8's way of saying an allocation failed (a typed array, an array or a string too long for memory). */
-export function isAllocationFailure(e: unknown): boolean {
-  return e instanceof RangeError && /Array buffer allocation|Invalid typed array length|Invalid array length|Invalid string length|ERR_BUFFER_TOO_LARGE/i.test(`${e.message} ${(e as { code?: string }).code ?? ''}`);
-}
+export { isAllocationFailure, isEngineError } from '../../shared/coded-error';

@@ -93,7 +93,8 @@ function findStateDict(root: unknown, path: string): Map<unknown, unknown> {
     }
     if (hasTensors(root)) return root;
   }
-  const what = root instanceof Map ? `a dict with keys ${[...root.keys()].slice(0, 6).join(', ')}` : Array.isArray(root) ? 'a list' : typeof root;
+  const keyName = (k: unknown) => (typeof k === 'string' ? k : typeof k === 'number' ? String(k) : `a ${typeof k} key`);
+  const what = root instanceof Map ? `a dict with keys ${[...root.keys()].slice(0, 6).map(keyName).join(', ')}` : Array.isArray(root) ? 'a list' : typeof root;
   throw new CheckpointError('NOT_HLIP', `The checkpoint holds ${what}, with no state dict of tensors at the top level or under state_dict / model`, path);
 }
 

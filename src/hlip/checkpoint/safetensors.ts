@@ -32,8 +32,16 @@ interface Entry {
 function parseHeader(json: Uint8Array, fileSize: number, path: string): { entries: Entry[]; metadata: Record<string, string>; dataStart: number } {
   const corrupt = (why: string) => new CheckpointError('CORRUPT', `The safetensors header is invalid: ${why}`, path);
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+  } catch {
+    throw corrupt('not UTF-8 text');
+  }
+  // A real header nests 3 deep ({name: {shape: [..]}}); a deeper one is refused before anything recurses over it.
+  if (nestingDepth(text) > 8) throw corrupt('it nests deeper than a safetensors header does');
+  try {
+    header = JSON.parse(text);
   } catch (e) {
     throw corrupt(`not JSON (${(e as Error).message})`);
   }
@@ -44,17 +52,23 @@ function parseHeader(json: Uint8Array, fileSize: number, path: string): { entrie
   const entries: Entry[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (raw && typeof raw === 'object') for (const [k, v] of Object.entries(raw)) metadata[k] = String(v);
+      // The format says {str: str}; anything else (nested objects, numbers) is refused as the reference reader does.
+      if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw corrupt('__metadata__ is not an object of strings');
+      for (const [k, v] of Object.entries(raw)) {
+        if (typeof v !== 'string') throw corrupt(`__metadata__ ${JSON.stringify(k.slice(0, 60))} is not a string`);
+        metadata[k] = v;
+      }
       continue;
     }
     const r = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!r || typeof r !== 'object') throw corrupt(`entry ${name} is not an object`);
-    const dtype = TO_DTYPE[String(r.dtype)];
-    if (!dtype) throw new CheckpointError('UNSUPPORTED', `Tensor ${name} has dtype ${String(r.dtype)}, which is not read (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL are)`, path);
+    if (!r || typeof r !== 'object' || Array.isArray(r)) throw corrupt(`entry ${name} is not an object`);
+    if (typeof r.dtype !== 'string') throw corrupt(`tensor ${name} has a dtype that is not a string`);
+    const dtype = Object.hasOwn(TO_DTYPE, r.dtype) ? TO_DTYPE[r.dtype] : undefined;
+    if (!dtype) throw new CheckpointError('UNSUPPORTED', `Tensor ${name} has dtype ${r.dtype.slice(0, 20)}, which is not read (F32, F16, BF16, F64, I64, I32, I16, I8, U8, BOOL are)`, path);
     const isUint = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-    if (!Array.isArray(r.shape) || !r.shape.every(isUint)) throw corrupt(`tensor ${name} has shape ${JSON.stringify(r.shape)}`);
+    if (!Array.isArray(r.shape) || r.shape.length > 64 || !r.shape.every(isUint)) throw corrupt(`tensor ${name} has a shape that is not a list of sizes`);
     const off = r.data_offsets;
-    if (!Array.isArray(off) || off.length !== 2 || !off.every(isUint) || off[1] < off[0]) throw corrupt(`tensor ${name} has data_offsets ${JSON.stringify(off)}`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every(isUint) || off[1] < off[0]) throw corrupt(`tensor ${name} has data_offsets that are not [begin, end]`);
     const shape = r.shape as number[];
     const bytes = numel(shape) * DTYPE_SIZE[dtype];
     if (off[1] - off[0] !== bytes) throw corrupt(`tensor ${name} [${shape}] ${dtype} needs ${bytes} bytes, its offsets span ${off[1] - off[0]}`);
@@ -66,6 +80,23 @@ function parseHeader(json: Uint8Array, fileSize: number, path: string): { entrie
     if (entries[i].begin < entries[i - 1].end) throw corrupt(`tensors ${entries[i - 1].name} and ${entries[i].name} overlap`);
   }
   return { entries, metadata, dataStart };
+}
+
+/** Deepest bracket nesting of a JSON text (brackets inside strings skipped). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
 }
 
 function headerLength(b: Uint8Array, fileSize: number, path: string): number {

@@ -5,8 +5,8 @@
  */
 import type { HostTensor, TensorData } from './tensor';
 import { DTYPE_SIZE, openSource, swapBytes, typedArray, type ByteSource } from './bytes';
-import { CheckpointError } from './errors';
-import { STORAGE_DTYPES, StorageRef, TensorRef, unpickle } from './unpickle';
+import { CheckpointError, isAllocationFailure } from './errors';
+import { PickleDamage, STORAGE_DTYPES, StorageRef, TensorRef, unpickle } from './unpickle';
 import { ZipReader } from './zip';
 
 export { TensorRef } from './unpickle';
@@ -62,10 +62,10 @@ async function openFrom(src: ByteSource): Promise<TorchZip> {
 
   const storages = new Map<string, StorageRef>();
   const persistentLoad = (pid: unknown): StorageRef => {
-    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new TypeError('persistent id is not a storage');
+    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) throw new PickleDamage('a persistent id is not a storage');
     const [, type, key, , numel] = pid;
-    const dtype = STORAGE_DTYPES[String(type).replace(/^torch\./, '')];
-    if (!dtype || typeof key !== 'string' || typeof numel !== 'number') throw new TypeError(`bad storage id ${String(type)}`);
+    const dtype = type instanceof Object || typeof type === 'string' ? STORAGE_DTYPES[`${type}`.replace(/^torch\./, '')] : undefined;
+    if (!dtype || typeof key !== 'string' || !Number.isSafeInteger(numel) || numel < 0) throw new PickleDamage('a storage id is not (storage, type, key, location, size)');
     let s = storages.get(key);
     if (!s) storages.set(key, (s = new StorageRef(key, dtype, numel)));
     return s;
@@ -90,49 +90,72 @@ async function openFrom(src: ByteSource): Promise<TorchZip> {
     return p;
   };
 
+  // Copies (expanded or transposed views) may together take twice the file: a stride-0 tensor of a huge size is refused
+  // before its array is allocated.
+  let copyBudget = 2 * src.size + 64 * 2 ** 20;
   const tensor = async (t: TensorRef): Promise<HostTensor> => {
     const { dtype, numel } = t.storage;
-    const all = typedArray(await storageBytes(t.storage), dtype);
-    const n = t.shape.reduce((a, b) => a * b, 1);
     if (t.shape.length !== t.stride.length || t.shape.some((d) => d < 0) || t.stride.some((d) => d < 0)) {
-      throw new CheckpointError('CORRUPT', `A tensor has size ${t.shape} with stride ${t.stride}`, src.path);
+      throw new CheckpointError('CORRUPT', `A tensor has size [${t.shape}] with stride [${t.stride}]`, src.path);
     }
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(n)) throw new CheckpointError('TOO_LARGE', `A tensor of size [${t.shape}] has more elements than can be allocated`, src.path);
+    const all = typedArray(await storageBytes(t.storage), dtype);
     const last = n === 0 ? t.offset - 1 : t.offset + t.shape.reduce((a, d, i) => a + (d - 1) * t.stride[i], 0);
     if (t.offset < 0 || last >= numel) {
       throw new CheckpointError('CORRUPT', `A tensor of size [${t.shape}] at offset ${t.offset} reaches past its storage (${numel} elements)`, src.path);
     }
+    if (!isContiguous(t)) {
+      const bytes = n * DTYPE_SIZE[dtype];
+      if (bytes > copyBudget) {
+        throw new CheckpointError('TOO_LARGE', `A tensor of size [${t.shape}] expands its ${numel}-element storage to ${bytes} bytes, more than a ${src.size}-byte checkpoint can need`, src.path);
+      }
+      copyBudget -= bytes;
+    }
     try {
       return { dtype, shape: t.shape, data: gather(all, t, n) };
     } catch (e) {
-      // An expanded (stride 0) tensor can claim far more elements than its storage holds.
-      if (e instanceof RangeError) throw new CheckpointError('CORRUPT', `A tensor of size [${t.shape}] is too large to allocate`, src.path);
+      if (isAllocationFailure(e)) throw new CheckpointError('TOO_LARGE', `A tensor of size [${t.shape}] is too large to allocate`, src.path);
       throw e;
     }
   };
 
-  const materialize = async (v: unknown): Promise<unknown> => {
+  const materialize = async (v: unknown, depth = 0): Promise<unknown> => {
     if (v instanceof TensorRef) return tensor(v);
+    if ((v instanceof Map || Array.isArray(v)) && depth > MAX_NESTING) {
+      throw new CheckpointError('CORRUPT', `The checkpoint's containers are nested more than ${MAX_NESTING} deep, which torch.save never writes`, src.path);
+    }
     if (v instanceof Map) {
       const out = new Map<unknown, unknown>();
-      for (const [k, x] of v) out.set(k, await materialize(x));
+      for (const [k, x] of v) out.set(k, await materialize(x, depth + 1));
       return out;
     }
-    if (Array.isArray(v)) return Promise.all(v.map(materialize));
+    if (Array.isArray(v)) {
+      const out: unknown[] = [];
+      for (const x of v) out.push(await materialize(x, depth + 1));
+      return out;
+    }
     return v;
   };
   return { root, materialize, close: () => src.close() };
 }
 
+/** Containers deeper than this are damage or an attack (a state dict is 1-3 levels deep; optimizer state ~5). */
+const MAX_NESTING = 100;
+
+function isContiguous({ shape, stride }: TensorRef): boolean {
+  let expect = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    if (shape[i] !== 1 && stride[i] !== expect) return false;
+    expect *= shape[i];
+  }
+  return true;
+}
+
 /** Contiguous tensors are views of their storage; others (transposes, expands) are copied in C order. */
 function gather(all: TensorData, t: TensorRef, n: number): TensorData {
   const { shape, stride, offset } = t;
-  let expect = 1;
-  let contiguous = true;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && stride[i] !== expect) contiguous = false;
-    expect *= shape[i];
-  }
-  if (contiguous) return all.subarray(offset, offset + n);
+  if (isContiguous(t)) return all.subarray(offset, offset + n);
   const out = new (all.constructor as new (n: number) => TensorData)(n);
   const idx = new Array<number>(shape.length).fill(0);
   let src = offset;

@@ -4,7 +4,7 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import type { ByteSource } from './bytes';
-import { CheckpointError } from './errors';
+import { CheckpointError, isEngineError } from './errors';
 
 export interface ZipEntry {
   name: string;
@@ -20,10 +20,18 @@ const EOCD64 = 0x06064b50;
 const CENTRAL = 0x02014b50;
 const LOCAL = 0x04034b50;
 const U32_MAX = 0xffffffff;
+/** Deflate cannot expand more than ~1032:1 (258-byte matches coded in 2 bits); a larger claim is a lie. */
+const DEFLATE_MAX_RATIO = 1032;
+
+/**
+ * The most one entry may inflate to. torch.save stores entries uncompressed, so a deflated checkpoint was re-zipped by
+ * hand and its tensors compress little; allowing 16x the file (at least 64 MiB) keeps a zip bomb far from memory limits.
+ */
+export const inflateLimit = (fileSize: number): number => Math.max(64 * 2 ** 20, 16 * fileSize);
 
 const u64 = (v: DataView, at: number): number => {
   const n = v.getBigUint64(at, true);
-  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError('64-bit zip field out of range');
+  if (n > BigInt(Number.MAX_SAFE_INTEGER)) throw new CheckpointError('CORRUPT', `The checkpoint's zip structure is damaged: a 64-bit field holds ${n}`);
   return Number(n);
 };
 
@@ -38,7 +46,9 @@ export class ZipReader {
       return await ZipReader.parse(src);
     } catch (e) {
       if (e instanceof CheckpointError) throw e;
-      throw new CheckpointError('CORRUPT', `The checkpoint's zip structure is damaged: ${(e as Error).message}`, src.path);
+      const err = new CheckpointError('CORRUPT', `The checkpoint's zip structure is damaged${isEngineError(e) ? '' : `: ${(e as Error).message}`}`, src.path);
+      err.cause = e;
+      throw err;
     }
   }
 
@@ -99,6 +109,13 @@ export class ZipReader {
         }
         x += 4 + len;
       }
+      if (e.method === 0 && e.size !== e.compressedSize) throw corrupt(`stored entry ${e.name} says ${e.size} bytes but holds ${e.compressedSize}`);
+      if (e.method === 8 && e.size > e.compressedSize * DEFLATE_MAX_RATIO + 1024) {
+        throw corrupt(`entry ${e.name} claims to inflate ${e.compressedSize} bytes to ${e.size}, more than deflate can produce`);
+      }
+      if (e.method === 8 && e.size > inflateLimit(src.size)) {
+        throw new CheckpointError('TOO_LARGE', `The zip entry ${e.name} would inflate to ${e.size} bytes, more than a ${src.size}-byte checkpoint can need; it was not read`, src.path);
+      }
       entries.set(e.name, e);
       p += 46 + nameLen + extraLen + commentLen;
     }
@@ -118,9 +135,11 @@ export class ZipReader {
     if (e.method === 8) {
       let out: Buffer;
       try {
-        out = inflateRawSync(raw);
+        // The output limit stops a bomb while inflating; the declared size was bounded when the directory was read.
+        out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
       } catch (err) {
-        throw new CheckpointError('CORRUPT', `The compressed zip entry ${e.name} does not inflate: ${(err as Error).message}`, this.src.path);
+        const why = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? `it inflates to more than the ${e.size} bytes its directory declares` : (err as Error).message;
+        throw new CheckpointError('CORRUPT', `The compressed zip entry ${e.name} does not inflate: ${why}`, this.src.path);
       }
       if (out.length !== e.size) throw new CheckpointError('CORRUPT', `The zip entry ${e.name} inflates to ${out.length} bytes, not ${e.size}`, this.src.path);
       // A large inflate result owns its ArrayBuffer; a small one may sit in Node's pool and is copied out.

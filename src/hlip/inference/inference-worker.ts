@@ -4,6 +4,7 @@
  * outputs are transferred back (thread) or serialised (process).
  */
 import { parentPort } from 'node:worker_threads';
+import './ort-env'; // before onnxruntime-node: no telemetry
 import * as ort from 'onnxruntime-node';
 import type { EngineReply, EngineRequest, ImageResult, LoadRequest, LoadResult, OutTensor, TextResult, TowerInfo } from './engine-protocol';
 import { createSession, RuntimeError } from './onnx-sessions';

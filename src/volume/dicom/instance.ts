@@ -112,8 +112,33 @@ function geometryFrom(groups: (DataSet | undefined)[]): Partial<FrameGeometry> {
   return g;
 }
 
-/** Reads identity, pixel format and per-frame geometry. Throws NOT_AN_IMAGE / NO_PIXEL_DATA for what cannot be shown. */
-export function describeInstance({ dataSet: ds, fileOffset, transferSyntax }: Parsed, file: string, headerOnly = false): DicomInstance {
+/** More frames than any volume the viewer can show (enhanced MR/CT reach a few 10^4); the object per frame stays small. */
+const MAX_FRAMES = 100_000;
+
+/**
+ * NumberOfFrames, checked against the pixel data before anything is made per frame: a damaged value ("abc " read as a
+ * binary UL is ~5e8) must not become half a billion frame objects. Native data holds whole frames; encapsulated data
+ * holds at least one 8-byte fragment item per frame.
+ */
+function frameCount(ds: DataSet, pixel: FrameInfo, el: Element, available: number, file: string): number {
+  const declared = int(ds, 'x00280008');
+  if (declared === undefined || declared <= 1) return 1;
+  const bitsPerFrame = pixel.rows * pixel.columns * pixel.samplesPerPixel * pixel.bitsAllocated;
+  const bytes = el.length !== undefined && el.length !== 0xffffffff ? Math.min(el.length, available) : available;
+  const fit = el.encapsulatedPixelData
+    ? el.fragments?.length ?? Math.floor(bytes / 8)
+    : bitsPerFrame > 0 ? Math.floor((bytes * 8) / bitsPerFrame) : 0;
+  if (declared > Math.min(MAX_FRAMES, Math.max(1, fit))) {
+    throw new VolumeError('BAD_HEADER', `NumberOfFrames says ${declared}, but the pixel data holds at most ${Math.min(MAX_FRAMES, Math.max(1, fit))} frame(s)`, file);
+  }
+  return declared;
+}
+
+/**
+ * Reads identity, pixel format and per-frame geometry. Throws NOT_AN_IMAGE / NO_PIXEL_DATA for what cannot be shown.
+ * `fileSize` bounds what a header-only parse cannot see (the pixel data past the bytes read).
+ */
+export function describeInstance({ dataSet: ds, fileOffset, transferSyntax }: Parsed, file: string, headerOnly = false, fileSize?: number): DicomInstance {
   const sopClassUid = str(ds, 'x00080016') || str(ds, 'x00020002');
   const pixelElement = ds.elements[PIXEL_DATA] ?? null;
   const rows = ds.uint16('x00280010') ?? 0;
@@ -138,7 +163,8 @@ export function describeInstance({ dataSet: ds, fileOffset, transferSyntax }: Pa
     photometric: str(ds, 'x00280004') || 'MONOCHROME2',
     littleEndian: transferSyntax !== EXPLICIT_BE,
   };
-  const nFrames = Math.max(1, int(ds, 'x00280008') ?? 1);
+  const available = (fileSize ?? ds.byteArray.length + fileOffset) - (fileOffset + pixelElement.dataOffset);
+  const nFrames = frameCount(ds, pixel, pixelElement, Math.max(0, available), file);
 
   const shared = item(ds, 'x52009229');
   const perFrame = ds.elements.x52009230?.items;

@@ -25,7 +25,7 @@ export async function readInstanceHeader(file: string): Promise<DicomInstance> {
     }
     try {
       const parsed = parseDataSet(prefix, file, { headerOnly: true });
-      if (parsed.dataSet.elements.x7fe00010) return describeInstance(parsed, file, true);
+      if (parsed.dataSet.elements.x7fe00010) return describeInstance(parsed, file, true, size);
     } catch {
       // The header did not fit in the prefix (or is deflated): parse the whole file below.
     }
