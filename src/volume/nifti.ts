@@ -14,6 +14,7 @@ import { type Mat4, mul4 } from '../shared/geometry';
 import { type ReadOptions, guardAllocation } from './limits';
 import type { HeaderField, VoxelArray } from '../shared/volume-meta';
 import { Volume } from './volume';
+import { followInflation } from './stream';
 
 type Header = nifti.NIFTI1 | nifti.NIFTI2;
 
@@ -72,7 +73,8 @@ export interface NiftiOptions extends ReadOptions {}
 export async function readNifti(path: string, opts: NiftiOptions = {}): Promise<Volume> {
   let bytes: Uint8Array;
   try {
-    bytes = /\.nii\.gz$/i.test(path) ? await gunzipNifti(path, opts) : await readFile(path);
+    const follow = opts.progress && followInflation(opts.progress, (b) => parseNifti(b, path, opts));
+    bytes = /\.nii\.gz$/i.test(path) ? await gunzipNifti(path, opts, follow) : await readFile(path);
   } catch (e) {
     throw asVolumeError(e, 'NOT_FOUND', 'Cannot read the file', path);
   }
@@ -89,7 +91,7 @@ export async function readNifti(path: string, opts: NiftiOptions = {}): Promise<
  * Streams a .nii.gz straight into one buffer of the size its header announces: no compressed copy in memory and no
  * grow-and-concatenate (gunzipSync peaks near twice the volume), and the memory guard acts before the big allocation.
  */
-async function gunzipNifti(path: string, opts: ReadOptions): Promise<Uint8Array> {
+async function gunzipNifti(path: string, opts: ReadOptions, onFill?: (out: Buffer, filled: number) => void): Promise<Uint8Array> {
   const gunzip = createReadStream(path, { highWaterMark: 4 * 2 ** 20 }).pipe(createGunzip({ chunkSize: 4 * 2 ** 20 }));
   let head: Buffer[] = [];
   let headLen = 0;
@@ -106,11 +108,13 @@ async function gunzipNifti(path: string, opts: ReadOptions): Promise<Uint8Array>
         out = Buffer.allocUnsafe(Math.max(first.length, announcedSize(first, path, opts)));
         first.copy(out, 0, 0, Math.min(first.length, out.length));
         filled = Math.min(first.length, out.length);
+        onFill?.(out, filled);
         continue;
       }
       const n = Math.min(chunk.length, out.length - filled);
       chunk.copy(out, filled, 0, n);
       filled += n;
+      onFill?.(out, filled);
       if (filled === out.length) break; // trailing bytes (extensions past the data, padding) are not needed
     }
   } catch (e) {

@@ -6,7 +6,7 @@ import { Volume } from '../volume';
 import { headerFields } from './header';
 import { type DicomInstance, describeInstance } from './instance';
 import { parseDataSet } from './parse';
-import { readSeriesVoxels } from './pixels';
+import { allocateSeriesVoxels, fillSeriesVoxels } from './pixels';
 import type { SeriesPlan } from './series';
 
 /** Enough for the header of almost every file (Siemens CSA headers included); larger headers trigger a full read. */
@@ -59,14 +59,17 @@ export async function scanDicomFiles(files: string[]): Promise<DicomScan> {
   return { instances, skipped };
 }
 
-/** Reads the voxels of a planned series into a Volume. */
+/**
+ * Reads the voxels of a planned series into a Volume. With opts.progress the volume is announced before its voxels
+ * and filled in place, the centre slice of the first frame first.
+ */
 export async function loadSeries(plan: SeriesPlan, opts: ReadOptions = {}): Promise<Volume> {
-  const data = await readSeriesVoxels(plan, opts);
+  const data = allocateSeriesVoxels(plan, opts);
   const first = plan.slices[0].instance;
   const files = [...new Set(plan.slices.map((s) => s.instance.file))];
   const warnings = [...plan.warnings];
   if (first.pixel.photometric === 'PALETTE COLOR') warnings.push('Palette colour images are shown as their index values.');
-  return new Volume({
+  const volume = new Volume({
     name: plan.name,
     format: 'dicom',
     sources: files,
@@ -83,4 +86,9 @@ export async function loadSeries(plan: SeriesPlan, opts: ReadOptions = {}): Prom
     seriesUid: plan.seriesUid,
     description: plan.description,
   });
+  const centre = plan.dims[2] >> 1;
+  const progress = opts.progress?.started(volume, centre) ? opts.progress : undefined;
+  const bytes = data.byteLength / plan.slices.length;
+  await fillSeriesVoxels(plan, data, centre, progress && ((i) => progress.arrived(volume, i * bytes, (i + 1) * bytes)));
+  return volume;
 }
