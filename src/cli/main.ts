@@ -9,6 +9,7 @@ import { mergeCommand } from './merge';
 import { importCommand } from './import';
 import { infoCommand } from './info';
 import { runsCommand } from './runs';
+import { compareCommand } from './compare';
 import { type CliOptions, OPTION_SPECS, UsageError, parseOptions } from './options';
 
 type Out = (s: string) => void;
@@ -71,6 +72,11 @@ export const COMMANDS: CliCommand[] = [
     name: 'merge', synopsis: '<shard-dir>... --out <dir>', minPositional: 1, maxPositional: Infinity, options: ['json', 'out', 'draws', 'seed'],
     summary: 'merge the shards of one hlip eval into the report of one unsharded run',
     run: mergeCommand,
+  },
+  {
+    name: 'compare', synopsis: '<study> --model <ckpt> --model <ckpt> [...]', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN, 'json', 'top', 'protocol', 'out'],
+    summary: 'two or more checkpoints on one study: score and rank per diagnosis, difference, largest disagreements first',
+    run: (o, out) => compareCommand(o.positional[0], o, out),
   },
   {
     name: 'demo-model', synopsis: '<dir>', minPositional: 1, maxPositional: 1, options: [],

@@ -50,8 +50,39 @@ export interface CompareInput {
   weights?: WeightsInfo;
 }
 
+/**
+ * At most `max` points of a long series for drawing: per bucket its lowest and highest y (spikes stay visible), in x
+ * order, first and last kept. Exports use the full series.
+ */
+export function decimate(points: [number, number][], max: number): [number, number][] {
+  if (points.length <= max || max < 4) return points;
+  const buckets = Math.floor(max / 2);
+  const size = points.length / buckets;
+  const out: [number, number][] = [];
+  for (let b = 0; b < buckets; b++) {
+    const from = Math.floor(b * size);
+    const to = Math.min(points.length, Math.floor((b + 1) * size));
+    let lo = from;
+    let hi = from;
+    for (let i = from; i < to; i++) {
+      if (!(points[i][1] >= points[lo][1])) lo = i;
+      if (!(points[i][1] <= points[hi][1])) hi = i;
+    }
+    if (lo === hi) out.push(points[lo]);
+    else out.push(points[Math.min(lo, hi)], points[Math.max(lo, hi)]);
+  }
+  if (out[out.length - 1] !== points[points.length - 1]) out.push(points[points.length - 1]);
+  return out;
+}
+
+export interface CompareOptions {
+  /** Points per training series to keep for drawing (out.log has one per logged step); default all. */
+  maxTrainPoints?: number;
+}
+
 /** Charts of every results.jsonl key, then each loss and the learning rate over steps. */
-export function buildCompareData(inputs: CompareInput[]): CompareData {
+export function buildCompareData(inputs: CompareInput[], opts: CompareOptions = {}): CompareData {
+  const cap = (p: [number, number][]) => (opts.maxTrainPoints ? decimate(p, opts.maxTrainPoints) : p);
   const charts = new Map<string, Chart>();
   const chart = (id: string, title: string, xLabel: Chart['xLabel']): Chart => {
     let c = charts.get(id);
@@ -73,10 +104,10 @@ export function buildCompareData(inputs: CompareInput[]): CompareData {
     const lossNames = [...new Set(log.train.flatMap((p) => Object.keys(p.losses)))];
     for (const name of lossNames) {
       const points = log.train.filter((p) => name in p.losses).map((p): [number, number] => [x(p), p.losses[name]]);
-      chart(`train:${name}`, name.replace(/_/g, ' '), xLabel).series.push({ runId: run.dir, source: 'train', points });
+      chart(`train:${name}`, name.replace(/_/g, ' '), xLabel).series.push({ runId: run.dir, source: 'train', points: cap(points) });
     }
     const lr = log.train.filter((p) => p.lr !== undefined).map((p): [number, number] => [x(p), p.lr!]);
-    if (lr.length) chart('train:lr', 'learning rate', xLabel).series.push({ runId: run.dir, source: 'train', points: lr });
+    if (lr.length) chart('train:lr', 'learning rate', xLabel).series.push({ runId: run.dir, source: 'train', points: cap(lr) });
   }
   const runs = inputs.map(({ run }) => {
     const numbered = run.epochs.filter((e) => e.kind === 'epoch');

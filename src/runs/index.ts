@@ -10,3 +10,4 @@ export { diffRuns, RUN_IDENTITY_KEYS, type RunsDiff, type SettingDiff } from './
 export { buildCompareData, chartsToCsv, type CompareData, type Chart, type ChartSeries, type SeriesSource } from './compare-data';
 export type * from './types';
 export { compareCheckpoints, comparisonCsv, type CheckpointComparison, type CheckpointOutcome, type ComparedRow, type ComparedSet } from './checkpoint-compare';
+export { compareOnStudy, checkpointLabel, type CheckpointRunner, type CheckpointState, type StudyComparison } from './compare-on-study';

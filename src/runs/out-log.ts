@@ -9,11 +9,8 @@ import { open } from 'node:fs/promises';
 import type { EvalLogRow, TrainPoint } from './types';
 
 const NUM = String.raw`[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf)`;
-const TRAIN = new RegExp(String.raw`Train Epoch: (\d+) \[\s*(\d+)/(\d+) \(\s*[\d.]+%\)\]`);
-const LR = new RegExp(String.raw`\bLR: (${NUM})`);
-const SCALE = new RegExp(String.raw`(Logit Scale(?: \([^)]*\))?): (${NUM})(?! \()`, 'g');
-/** `Name: val (avg)`: the loss meters (names capitalised by the trainer). */
-const LOSS = new RegExp(String.raw`([A-Za-z][\w]*(?: [A-Za-z][\w]*)*): (${NUM}) \((${NUM})\)`, 'g');
+/** `Name: val (avg)`: the loss meters (`loss_name.capitalize()`: one word, e.g. Contrastive_loss). */
+const LOSS = new RegExp(String.raw`([A-Za-z]\w*): (${NUM}) \((${NUM})\)`, 'g');
 const EVAL = /Eval Epoch: (\d+) (?!\[)(.*)$/;
 
 export interface OutLog {
@@ -30,23 +27,37 @@ export interface OutLogOptions {
 
 const num = (s: string): number => (s === 'nan' ? NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s));
 
+/** The number starting at `from` up to the next space (or `end`). */
+const numAt = (line: string, from: number, end = line.indexOf(' ', from)): number => num(line.slice(from, end < 0 ? undefined : end).trim());
+
+/**
+ * One `Train Epoch:` line. Plain index searches, not regular expressions, for the fixed parts: a long run's log has
+ * hundreds of thousands of these lines and the compare panel reads every run's.
+ */
 export function parseTrainLine(line: string, globalBatch?: number): TrainPoint | undefined {
-  const t = TRAIN.exec(line);
-  if (!t) return undefined;
-  const epoch0 = Number(t[1]);
-  const seen = Number(t[2]);
-  const perEpoch = Number(t[3]);
-  const rest = line.slice(t.index + t[0].length);
+  const at = line.indexOf('Train Epoch: ');
+  if (at < 0) return undefined;
+  const open = line.indexOf('[', at);
+  const slash = line.indexOf('/', open);
+  const close = line.indexOf(']', slash);
+  if (open < 0 || slash < 0 || close < 0) return undefined;
+  const epoch0 = numAt(line, at + 13, open);
+  const seen = numAt(line, open + 1, slash);
+  const perEpoch = numAt(line, slash + 1, line.indexOf(' ', slash));
+  if (![epoch0, seen, perEpoch].every(Number.isFinite)) return undefined;
   const samples = epoch0 * perEpoch + seen;
   const point: TrainPoint = { epoch: epoch0 + (perEpoch > 0 ? seen / perEpoch : 0), samples, losses: {}, scales: {} };
   if (globalBatch && globalBatch > 0) point.step = Math.round(samples / globalBatch);
-  const lr = LR.exec(rest);
-  if (lr) point.lr = num(lr[1]);
-  for (const m of rest.matchAll(SCALE)) point.scales[m[1]] = num(m[2]);
-  for (const m of rest.matchAll(LOSS)) {
-    if (m[1].startsWith('Logit Scale')) continue;
-    point.losses[m[1]] = num(m[2]);
+  const lr = line.indexOf(' LR: ', close);
+  if (lr >= 0) point.lr = numAt(line, lr + 5);
+  let tail = close;
+  for (let s = line.indexOf('Logit Scale', close); s >= 0; s = line.indexOf('Logit Scale', s + 11)) {
+    const colon = line.indexOf(': ', s);
+    if (colon < 0) break;
+    point.scales[line.slice(s, colon)] = numAt(line, colon + 2);
+    tail = colon + 2;
   }
+  for (const m of line.slice(tail).matchAll(LOSS)) point.losses[m[1]] = num(m[2]);
   return point;
 }
 

@@ -1,0 +1,130 @@
+/**
+ * npm run bench:runs — the runs view and compare panel on a logs tree of 20 runs x 25 epochs of a full-size HLIP
+ * model (bench/make_runs_bench.py: each epoch file ~2.4 GB as torch.save writes it, storages as holes):
+ *  - view populated: discovery of every run, its settings, epoch files (size, date, complete or half-written),
+ *    results.jsonl and last logged step (ms), and the bytes read doing it (kernel count, /proc/self/io);
+ *  - what the weights say for each run's newest epoch (ms, bytes read: the zip directory and data.pkl only);
+ *  - compare panel drawn: all 20 runs (every out.log read, compare data built), then the real page (dist/compare.js
+ *    under the panel's CSP) in headless chromium drawing every chart (ms from the data posted to every chart drawn).
+ * Target: < 1 s for the view and for the panel; no checkpoint read in full. Results also go to bench/results/runs.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { extname, join, resolve } from 'node:path';
+import { buildCompareData, describeWeights, discover, loadTrainLog } from '../src/runs';
+import { comparePageHtml } from '../webview/compare/page-html';
+
+const ROOT = resolve(__dirname, '..');
+const RUNS = 20;
+const EPOCHS = 25;
+const TREE = join(ROOT, '.cache', 'bench', `runs-${RUNS}x${EPOCHS}`);
+const bytesRead = () => Number(/rchar:\s*(\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+const mb = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+
+function ensureTree(): void {
+  const stamp = join(TREE, '.done');
+  if (existsSync(stamp) && statSync(stamp).mtimeMs >= statSync(join(ROOT, 'bench', 'make_runs_bench.py')).mtimeMs) return;
+  console.log(`writing ${RUNS} runs x ${EPOCHS} epochs into ${TREE} (sparse checkpoints; once) ...`);
+  execFileSync('/usr/bin/python3', [join(ROOT, 'bench', 'make_runs_bench.py'), TREE, String(RUNS), String(EPOCHS)], { stdio: 'inherit' });
+  writeFileSync(stamp, new Date().toISOString());
+}
+
+async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number; bytes: number }> {
+  const b = bytesRead();
+  const t = performance.now();
+  const value = await f();
+  return { value, ms: performance.now() - t, bytes: bytesRead() - b };
+}
+
+/** The compare page in headless chromium, served over 127.0.0.1 with the panel's CSP; ms until every chart is drawn. */
+async function drawInChromium(data: unknown): Promise<{ ms: number; pageMs: number; charts: number } | string> {
+  const chromium = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!existsSync(chromium) || !existsSync(join(ROOT, 'dist', 'compare.js'))) return 'skipped: chromium or dist/compare.js missing (npm run setup:host; npm run build)';
+  const { chromium: pw } = await import('playwright-core');
+  const types: Record<string, string> = { '.js': 'text/javascript', '.css': 'text/css', '.html': 'text/html' };
+  const server = createServer((req, res) => {
+    const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    if (req.url === '/') {
+      res.setHeader('content-type', 'text/html');
+      res.end(comparePageHtml({ cspSource: origin, asset: (f) => `${origin}/dist/${f}`, title: 'Compare Runs' }));
+      return;
+    }
+    if (req.url === '/favicon.ico') return void res.writeHead(204).end();
+    const file = join(ROOT, req.url!.replace(/^\/+/, ''));
+    if (!file.startsWith(join(ROOT, 'dist')) || !existsSync(file)) return void res.writeHead(404).end();
+    res.setHeader('content-type', types[extname(file)] ?? 'application/octet-stream');
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const browser = await pw.launch({ executablePath: chromium, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const errors: string[] = [];
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('pageerror', (e) => errors.push(e.message));
+    // The webview's bridge to the host (VS Code provides acquireVsCodeApi); the page itself is the real bundle.
+    // (A string: tsx would wrap a function's inner functions in its __name helper, which the page does not have.)
+    await page.addInitScript('window.__sent = []; window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__sent.push({ ...m, at: performance.now() }) });');
+    await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
+    await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.some((m) => m.type === 'ready'), undefined, { timeout: 20_000 }).catch((e: Error) => {
+      throw new Error(`the page never said ready (${errors.join('; ') || e.message})`);
+    });
+    // Timed in the page's own clock: from the message posted (as the host's postMessage arrives) to every chart drawn.
+    const posted = await page.evaluate((d) => {
+      const t0 = performance.now();
+      window.postMessage({ type: 'runs', data: d }, '*');
+      return t0;
+    }, data);
+    const drawn = await page.waitForFunction(() => (window as unknown as { __sent: { type: string }[] }).__sent.find((m) => m.type === 'drawn'), undefined, { timeout: 60_000 });
+    const m = (await drawn.jsonValue()) as unknown as { charts: number; ms: number; at: number };
+    const ms = Math.round(m.at - posted);
+    mkdirSync(join(ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: join(ROOT, 'test-results', 'bench-runs-compare.png') });
+    if (errors.length) return `page errors: ${errors.join('; ')}`;
+    return { ms, pageMs: m.ms, charts: m.charts };
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+async function main(): Promise<void> {
+  ensureTree();
+  const logs = join(TREE, 'logs');
+  const apparent = (await discover([logs])).runs.flatMap((r) => r.epochs).reduce((a, e) => a + e.size, 0); // warm-up pass
+  const view = await timed(() => discover([logs]));
+  const runs = view.value.runs;
+  const epochs = runs.reduce((a, r) => a + r.epochs.length, 0);
+  const weights = await timed(() => Promise.all(runs.map((r) => describeWeights(r.epochs[r.epochs.length - 1].path, r.model))));
+  // As the panel does: out.log series thinned to 2000 drawn points per run (exports keep every point).
+  const compare = await timed(async () => buildCompareData(await Promise.all(runs.map(async (run, i) => ({ run, log: await loadTrainLog(run), weights: weights.value[i] }))), { maxTrainPoints: 2000 }));
+  const points = compare.value.charts.reduce((a, c) => a + c.series.reduce((b, s) => b + s.points.length, 0), 0);
+  const page = await drawInChromium(compare.value);
+  const biggest = Math.max(...runs.flatMap((r) => r.epochs.map((e) => e.size)));
+  const rows: [string, string, string][] = [
+    ['view populated (discover)', `${view.ms.toFixed(0)} ms`, `${runs.length} runs, ${epochs} epoch files (${mb(apparent)} of checkpoints), read ${mb(view.bytes)}`],
+    ['weights of newest epochs', `${weights.ms.toFixed(0)} ms`, `${runs.length} files, read ${mb(weights.bytes)} (${(weights.bytes / runs.length / 1024).toFixed(0)} KiB each; a file is ${mb(biggest)})`],
+    ['compare data (20 out.logs)', `${compare.ms.toFixed(0)} ms`, `${compare.value.charts.length} charts, ${points} points, read ${mb(compare.bytes)}`],
+    typeof page === 'string'
+      ? ['compare panel drawn', '-', page]
+      : ['compare panel drawn', `${page.ms} ms`, `${page.charts} charts in chromium (page's own count ${page.pageMs.toFixed(0)} ms); screenshot test-results/bench-runs-compare.png`],
+  ];
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(30)} ${b.padStart(8)}  ${c}`);
+  const panelMs = typeof page === 'string' ? undefined : compare.ms + page.ms;
+  const noFullRead = view.bytes < biggest && weights.bytes < runs.length * 4 * 2 ** 20;
+  console.log(`\nview < 1 s: ${view.ms < 1000 ? 'PASS' : 'MISS'} (${view.ms.toFixed(0)} ms)`);
+  console.log(`panel < 1 s: ${panelMs === undefined ? 'n/a' : panelMs < 1000 ? 'PASS' : 'MISS'} (${panelMs?.toFixed(0) ?? '-'} ms: data ${compare.ms.toFixed(0)} + drawing ${typeof page === 'string' ? '-' : page.ms})`);
+  console.log(`no checkpoint read in full: ${noFullRead ? 'PASS' : 'MISS'} (listing read ${mb(view.bytes)} for ${mb(apparent)} of checkpoints)`);
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', 'runs.json'), JSON.stringify({
+    at: new Date().toISOString(), runs: runs.length, epochFiles: epochs, checkpointBytes: apparent,
+    view: { ms: view.ms, bytesRead: view.bytes }, weights: { ms: weights.ms, bytesRead: weights.bytes },
+    compareData: { ms: compare.ms, charts: compare.value.charts.length, points }, page, panelMs, noFullRead,
+  }, null, 1));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
