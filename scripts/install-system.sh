@@ -5,11 +5,14 @@
 #   python3-torch                                         (HLIP reference model for the parity fixtures, tools/hlip_ref)
 #   python3-matplotlib                                    (the published colour-map tables the viewer's maps are checked against)
 #   python3-sklearn                                       (oracle of the zero-shot evaluation metrics, test/oracles/hlip_metrics.py)
+#   slurmctld slurmd slurm-client munge python3-yaml     (examples/slurm run for real by test/slurm/run-example.sh; k8s YAML parsed)
 set -euo pipefail
 need=()
 /usr/bin/python3 -c 'import nibabel, numpy, pydicom' 2>/dev/null || need+=(python3-nibabel python3-numpy python3-pydicom)
 /usr/bin/python3 -c 'import torch' 2>/dev/null || need+=(python3-torch)
 /usr/bin/python3 -c 'import sklearn' 2>/dev/null || need+=(python3-sklearn)
+/usr/bin/python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+command -v /usr/sbin/slurmctld >/dev/null || need+=(slurmctld slurmd slurm-client munge)
 /usr/bin/python3 -c 'import matplotlib' 2>/dev/null || need+=(python3-matplotlib)
 command -v dcm2niix >/dev/null || need+=(dcm2niix)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -7,6 +7,8 @@ bash scripts/setup.sh
 bash scripts/install-test-host.sh
 npm run --silent typecheck
 npm run --silent test:unit
+# examples/slurm on a real single-node Slurm (started and stopped by the script), examples/k8s parsed and compared.
+bash test/slurm/run-example.sh
 node --import tsx test/host/prepare-fixtures.ts .cache/host-fixtures >/dev/null
 npm run --silent test:host -- --fixtures .cache/host-fixtures
 # Again in restricted mode (workspace trust on, folder untrusted): viewing must keep working.
