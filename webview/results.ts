@@ -135,7 +135,7 @@ export class ResultsPanel {
       el(
         'div',
         { id: 'results-provider', ...(r.fallback ? { title: `Fallback: ${r.fallback}` } : {}) },
-        `Ran on ${r.provider}${r.fallback ? ` (fallback from ${r.fallback.split(':')[0]}; hover for why)` : ''}; ${r.protocol}, ${r.scans.length} scan(s)`,
+        `Ran on ${r.provider}${r.fallback ? ` (fallback from ${r.fallback.split(':')[0]}; hover for why)` : ''}, ${r.precision ?? 'fp32'}; ${r.protocol}, ${r.scans.length} scan(s)`,
       ),
       el('div', {}, `pre-processing ${t.preprocessMs.toFixed(0)} ms, inference ${t.inferenceMs.toFixed(0)} ms, total ${t.totalMs.toFixed(0)} ms`),
       ...r.warnings.map((w) => el('div', { class: 'warning' }, w)),

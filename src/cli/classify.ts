@@ -19,7 +19,7 @@ export async function classifyCommand(studyPath: string, o: CliOptions, out: (s:
     else {
       if (r.model.untrained) out('!! UNTRAINED demo weights: these scores are meaningless (use a downloaded or imported checkpoint).');
       out(`model     ${r.model.name} (${r.model.variant})`);
-      out(`provider  ${r.provider}${r.fallback ? `  [fallback: ${r.fallback}]` : ''}`);
+      out(`provider  ${r.provider}${r.fallback ? `  [fallback: ${r.fallback}]` : ''}, ${r.precision}`);
       out(`study     ${study.name}: ${r.scans.length} scan(s), ${r.protocol}: ${r.scans.map((s) => s.name + (s.window ? ` [${s.window}]` : '')).join(', ')}`);
       out(`timings   pre-processing ${r.timings.preprocessMs.toFixed(0)} ms, inference ${r.timings.inferenceMs.toFixed(0)} ms, total ${r.timings.totalMs.toFixed(0)} ms`);
       for (const w of r.warnings) out(`warning   ${w}`);

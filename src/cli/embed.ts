@@ -170,6 +170,7 @@ export async function embedCommand(o: CliOptions, out: (s: string) => void): Pro
       },
       provider: info?.provider ?? 'cpu',
       fallback: info?.fallback?.reason ?? null,
+      precision: info?.precision ?? 'fp32',
       input: tensor ? { kind: 'tensor', path: resolve(o.input!), shape: tensor.shape } : { kind: 'study', path: resolve(study!), shape: e.input.shape },
       tokens: layoutOf(e, visual),
       // Per scan: where it came from and how the model grid maps back onto its own voxels (see preprocess.ts ScanMapping).
@@ -188,7 +189,7 @@ export async function embedCommand(o: CliOptions, out: (s: string) => void): Pro
       const t = meta.tokens;
       if (manifest.untrained) out('!! UNTRAINED demo weights: these embeddings are meaningless.');
       out(`model     ${manifest.name} (${visual.name})`);
-      out(`provider  ${meta.provider}${meta.fallback ? `  [fallback: ${meta.fallback}]` : ''}`);
+      out(`provider  ${meta.provider}${meta.fallback ? `  [fallback: ${meta.fallback}]` : ''}, ${meta.precision}`);
       out(`tokens    ${t.totalTokens} = ${t.prefixTokens} prefix + ${t.scans} scan(s) x ${t.tokensPerScan} (grid ${t.grid.join('x')}), ${t.heads} heads, embedding ${t.embedDim}`);
       for (const [name, f] of Object.entries(files)) out(`wrote     ${join(o.outDir, name)}  [${f.shape.join(', ')}]`);
       out(`wrote     ${join(o.outDir, 'meta.json')}`);

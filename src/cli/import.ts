@@ -23,6 +23,7 @@ export async function importCommand(path: string, o: CliOptions, out: (s: string
     const entry = await convertModel(new ModelCatalogue(o.cache), path, {
       engine,
       vocabPath: o.vocab,
+      precision: o.precision,
       onProgress: (stage, fraction) => void (process.send ? send({ type: 'progress', stage, fraction }) : o.quiet || process.stderr.write(`${stage}\n`)),
     });
     await send({ type: 'done', id: entry.manifest.id });

@@ -37,12 +37,12 @@ export const COMMANDS: CliCommand[] = [
     run: async (o, out) => (await infoCommand(o.positional, o.json, out), 0),
   },
   {
-    name: 'classify', synopsis: '<study> --model <ckpt>', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN, 'json', 'top', 'protocol', 'out'],
+    name: 'classify', synopsis: '<study> --model <ckpt>', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN, 'json', 'top', 'protocol', 'out', 'precision'],
     summary: 'zero-shot scores for a study (file or folder) with an HLIP checkpoint',
     run: (o, out) => classifyCommand(o.positional[0], o, out),
   },
   {
-    name: 'embed', synopsis: '[<study>] --model <ckpt> --out <dir>', minPositional: 0, maxPositional: 1, options: [...MODEL_RUN, 'json', 'protocol', 'out', 'input'],
+    name: 'embed', synopsis: '[<study>] --model <ckpt> --out <dir>', minPositional: 0, maxPositional: 1, options: [...MODEL_RUN, 'json', 'protocol', 'out', 'input', 'precision'],
     summary: 'image embedding, CLS attention (+ DINO.txt patch_proj) as .npy + meta.json (--input: a ready tensor)',
     run: embedCommand,
   },
@@ -53,7 +53,7 @@ export const COMMANDS: CliCommand[] = [
     run: embedTextCommand,
   },
   {
-    name: 'import', synopsis: '<ckpt|folder>', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN.filter((n) => n !== 'model'), 'json'],
+    name: 'import', synopsis: '<ckpt|folder>', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN.filter((n) => n !== 'model'), 'json', 'precision'],
     summary: 'convert a checkpoint into the model cache now (ONNX + class embeddings); prints it',
     run: (o, out) => importCommand(o.positional[0], o, out),
   },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type LoadedModel, openModel } from '../hlip/classify/study-classifier';
 import { HlipEngine } from '../hlip/inference/engine';
 import { convertModel } from '../hlip/convert/model-converter';
-import { type ModelEntry, ModelCatalogue } from '../hlip/models/model-catalogue';
+import { type ModelEntry, ModelCatalogue, towersAt } from '../hlip/models/model-catalogue';
 import { resolveProviders } from '../hlip/inference/onnx-sessions';
 import { type CliOptions, UsageError } from './options';
 
@@ -33,8 +33,9 @@ export async function openModelRuntime(o: CliOptions, needText = true): Promise<
     const catalogue = new ModelCatalogue(o.cache);
     let lastStage = '';
     const onProgress = (stage: string) => stage !== lastStage && log((lastStage = stage)); // each stage once, not per batch
-    const entry = await convertModel(catalogue, o.model, { engine, vocabPath: o.vocab, onProgress });
-    await engine.load({ visualPath: entry.visualPath, textPath: needText ? entry.textPath : undefined });
+    const entry = await convertModel(catalogue, o.model, { engine, vocabPath: o.vocab, onProgress, precision: o.precision });
+    const towers = towersAt(entry, o.precision)!; // built by convertModel
+    await engine.load({ visualPath: towers.visualPath, textPath: needText ? towers.textPath : undefined });
     const fb = engine.info.visual?.fallback ?? engine.info.text?.fallback;
     // Always said, even with --json: which provider ran is part of the result's provenance.
     if (fb) process.stderr.write(`hlip: execution provider fallback: ${fb.reason}\n`);

@@ -5,6 +5,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { isPrecision, PRECISIONS, type Precision } from '../hlip/graph/precision';
 
 export interface CliOptions {
   positional: string[];
@@ -25,6 +26,8 @@ export interface CliOptions {
   prompts?: string;
   classes?: string;
   vocab?: string;
+  /** Precision of the towers (--precision; default fp32, see hlip/graph/precision.ts). */
+  precision: Precision;
   /** Every option as parsed, for command-specific ones (declared in OPTION_SPECS). */
   values: Record<string, string | boolean | string[] | undefined>;
 }
@@ -48,6 +51,7 @@ export const OPTION_SPECS: Record<string, OptionSpec> = {
   prompts: { type: 'string', help: 'prompts file, one a line' },
   classes: { type: 'string', help: 'a zero-shot set: mri | ct | pubbrain5 | rsna | ctrate' },
   vocab: { type: 'string', help: "the model's vocab.txt" },
+  precision: { type: 'string', help: 'fp32 (default, exact) | int8 (faster on CPU, converted once)' },
   data: { type: 'string', help: 'eval: folder of the studies' },
   labels: { type: 'string', help: 'eval: labels CSV (study + one 0/1 column per class)' },
   set: { type: 'string', help: 'eval: mri | ct | rsna | pubbrain5 | ctrate' },
@@ -91,6 +95,8 @@ export function parseOptions(args: string[], command = 'hlip', accepted: readonl
   const models = (v.model as string[] | undefined) ?? [];
   const protocol = str('protocol');
   if (protocol && !['mri', 'head-ct', 'chest-ct'].includes(protocol)) throw new UsageError('--protocol is one of mri, head-ct, chest-ct');
+  const precision = str('precision') ?? 'fp32';
+  if (!isPrecision(precision)) throw new UsageError(`--precision is one of ${PRECISIONS.join(', ')}`);
   const top = str('top') !== undefined ? Number(str('top')) : 10;
   if (!Number.isInteger(top) || top < 1) throw new UsageError('--top takes a positive whole number');
   return {
@@ -109,6 +115,7 @@ export function parseOptions(args: string[], command = 'hlip', accepted: readonl
     prompts: str('prompts'),
     classes: str('classes'),
     vocab: str('vocab'),
+    precision,
     values: v,
   };
 }

@@ -6,6 +6,8 @@ export interface ImportProcessOptions {
   cacheDir: string;
   vocabPath?: string;
   providers?: string[];
+  /** Also build the towers at this precision (hlip.precision). */
+  precision?: string;
   signal?: AbortSignal;
   onProgress?: (stage: string, fraction: number) => void;
 }
@@ -19,6 +21,7 @@ export function importInChildProcess(cliScript: string, checkpoint: string, o: I
   const args = ['import', checkpoint, '--cache', o.cacheDir, '--quiet'];
   if (o.vocabPath) args.push('--vocab', o.vocabPath);
   if (o.providers?.length) args.push('--ep', o.providers.join(','));
+  if (o.precision && o.precision !== 'fp32') args.push('--precision', o.precision);
   return new Promise((resolve, reject) => {
     const child = fork(cliScript, args, {
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, // VS Code's execPath is Electron

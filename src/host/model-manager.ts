@@ -10,7 +10,8 @@ import { writeDemoModel } from '../hlip/demo/demo-model';
 import { CancelledError, HlipEngine } from '../hlip/inference/engine';
 import { resolveProviders } from '../hlip/inference/provider-order';
 import { downloadModel } from '../hlip/models/download';
-import { type ModelEntry, ModelCatalogue } from '../hlip/models/model-catalogue';
+import { type ModelEntry, ModelCatalogue, towersAt } from '../hlip/models/model-catalogue';
+import { isPrecision, type Precision } from '../hlip/graph/precision';
 import { ImportCancelled, importInChildProcess } from './import-process';
 
 const ACTIVE_MODEL = 'hlip.activeModel';
@@ -20,6 +21,8 @@ export class ModelManager implements vscode.Disposable {
   readonly catalogue: ModelCatalogue;
   private enginePromise?: Promise<HlipEngine>;
   private loaded?: LoadedModel;
+  /** The precision the loaded model's towers run at (hlip.precision when they could be built). */
+  private loadedPrecision?: Precision;
   private readonly statusItem = vscode.window.createStatusBarItem('hlip.model', vscode.StatusBarAlignment.Right, 99);
   private readonly disposables: vscode.Disposable[] = [this.statusItem];
 
@@ -57,14 +60,47 @@ export class ModelManager implements vscode.Disposable {
   async ensureModel(): Promise<LoadedModel | undefined> {
     const entry = (await this.activeEntry()) ?? (await this.selectModel());
     if (!entry) return undefined;
-    if (this.loaded?.entry.manifest.id !== entry.manifest.id) {
+    const precision = this.precision();
+    if (this.loaded?.entry.manifest.id !== entry.manifest.id || this.loadedPrecision !== precision) {
       const model = openModel(this.catalogue, entry);
+      const towers = await this.towersAt(entry, precision);
       const engine = await this.engine();
-      await engine.load({ visualPath: entry.visualPath, textPath: entry.textPath });
+      await engine.load(towers);
       this.loaded = model;
+      this.loadedPrecision = precision;
       this.showEngineStatus(engine, entry);
     }
     return this.loaded;
+  }
+
+  /** hlip.precision: fp32 (default) or int8. */
+  precision(): Precision {
+    const p = vscode.workspace.getConfiguration('hlip').get<string>('precision');
+    return isPrecision(p) ? p : 'fp32';
+  }
+
+  /**
+   * The entry's towers at `precision`, built once in the conversion child process when missing (a model converted
+   * before the setting changed); fp32 when they cannot be built (the checkpoint moved), with a warning.
+   */
+  private async towersAt(entry: ModelEntry, precision: Precision): Promise<{ visualPath: string; textPath?: string }> {
+    const ready = towersAt(entry, precision);
+    if (ready) return ready;
+    try {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `HLIP: building the ${precision} model of ${entry.manifest.name}`, cancellable: true },
+        (_, token) => {
+          const abort = new AbortController();
+          token.onCancellationRequested(() => abort.abort());
+          return this.convertQuietly(entry.manifest.source, undefined, abort.signal);
+        },
+      );
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      this.log.warn(`No ${precision} model for ${entry.manifest.name}: ${msg}; running fp32`);
+      void vscode.window.showWarningMessage(`HLIP: cannot build the ${precision} model (${msg}); running fp32.`);
+    }
+    return towersAt(entry, precision) ?? towersAt(entry, 'fp32')!;
   }
 
   providers(): string[] {
@@ -81,12 +117,13 @@ export class ModelManager implements vscode.Disposable {
     if (!entry) return;
     const info = (engine ?? (await this.engine())).info.visual;
     const provider = info?.provider ?? 'cpu';
-    this.statusItem.text = `$(hubot) ${entry.manifest.untrained ? 'demo (untrained)' : entry.manifest.name} · ${provider}${info?.fallback ? ' $(warning)' : ''}`;
-    this.statusItem.tooltip = `HLIP model ${entry.manifest.name} (${entry.manifest.visual.name}) on ${provider}` +
+    const precision = info?.precision ?? 'fp32';
+    this.statusItem.text = `$(hubot) ${entry.manifest.untrained ? 'demo (untrained)' : entry.manifest.name} · ${provider}${precision === 'fp32' ? '' : ` · ${precision}`}${info?.fallback ? ' $(warning)' : ''}`;
+    this.statusItem.tooltip = `HLIP model ${entry.manifest.name} (${entry.manifest.visual.name}) on ${provider}, ${precision}` +
       (info?.fallback ? `\nFell back from ${info.fallback.requested.join(', ')}: ${info.fallback.reason}` : '');
     this.statusItem.show();
     if (info?.fallback) this.log.warn(`Execution provider fallback: ${info.fallback.reason}`);
-    this.log.info(`Model ${entry.manifest.name} loaded on ${provider}`);
+    this.log.info(`Model ${entry.manifest.name} loaded on ${provider} (${precision})`);
   }
 
   async setActive(entry: ModelEntry): Promise<ModelEntry> {
@@ -154,7 +191,7 @@ export class ModelManager implements vscode.Disposable {
 
   /** Converts (or finds in the catalogue) a checkpoint in the conversion child process, with progress and cancel. */
   async convertQuietly(path: string, progress?: (stage: string, fraction: number) => void, signal?: AbortSignal): Promise<ModelEntry> {
-    const id = await importInChildProcess(this.cliScript, path, { cacheDir: this.catalogue.root, providers: this.providers(), signal, onProgress: progress });
+    const id = await importInChildProcess(this.cliScript, path, { cacheDir: this.catalogue.root, providers: this.providers(), precision: this.precision(), signal, onProgress: progress });
     const e = await this.catalogue.get(id);
     if (!e) throw new Error(`the converted model ${id} is missing from ${this.catalogue.root}`);
     return e;

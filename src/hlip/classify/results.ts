@@ -24,6 +24,8 @@ export interface ClassifyResults {
   /** Execution provider that ran, and why another was not used when it fell back. */
   provider: string;
   fallback?: string;
+  /** Precision of the image tower that ran: fp32, or int8 (hlip.precision / --precision). */
+  precision: string;
   protocol: string;
   scans: { name: string; volumeIndex: number; window?: string }[];
   sets: ScoreSet[];

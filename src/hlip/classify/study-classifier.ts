@@ -113,6 +113,7 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
     model: { id: entry.manifest.id, name: entry.manifest.name, variant: visual.name, untrained: !!entry.manifest.untrained },
     provider: info?.provider ?? 'cpu',
     fallback: info?.fallback?.reason,
+    precision: info?.precision ?? 'fp32',
     protocol,
     scans: scans.map((s) => ({ name: s.name, volumeIndex: s.volumeIndex, window: s.window?.name })),
     sets,

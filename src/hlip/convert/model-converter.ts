@@ -10,10 +10,10 @@ import { basename, join } from 'node:path';
 import { type Checkpoint, CheckpointError, detectModelSpec, loadCheckpoint } from '../checkpoint';
 import { type ZeroShotSet, averageClassEmbeddings, flattenPrompts, promptsFor, zeroShotSets } from '../classify/zero-shot';
 import { buildDemoVocab } from '../demo/demo-vocab';
-import { buildTextOnnx, buildVisualOnnx } from '../graph';
+import { buildTextOnnx, buildVisualOnnx, type Precision, precisionFile } from '../graph';
 import { CancelledError, type HlipEngine } from '../inference/engine';
 import type { TextConfig } from '../model-config';
-import { CATALOGUE_VERSION, type ModelCatalogue, type ModelEntry, type ModelManifest, type SetEntry, idOf, nameOf } from '../models/model-catalogue';
+import { CATALOGUE_VERSION, type ModelCatalogue, type ModelEntry, type ModelManifest, type SetEntry, idOf, nameOf, towersAt } from '../models/model-catalogue';
 import type { CtWindow } from '../preprocess/study-input';
 import { encodeTexts } from '../text/encode-texts';
 import { WordPieceTokenizer } from '../text/tokenizer';
@@ -27,10 +27,58 @@ export interface ConvertOptions {
   onProgress?: (stage: string, fraction: number) => void;
   /** Prompts per text-tower call (bounds memory). */
   textBatch?: number;
+  /** Also build the towers at this precision beside the fp32 ones (once; see graph/precision.ts). */
+  precision?: Precision;
 }
 
-/** The converted model of a checkpoint file or folder: from the catalogue, or converted into it now. */
+/**
+ * The converted model of a checkpoint file or folder: from the catalogue, or converted into it now; with
+ * `precision`, its towers at that precision are built too when missing. Class embeddings always come from the fp32
+ * text tower (computed once at conversion, so a reduced-precision text tower would save nothing there).
+ */
 export async function convertModel(catalogue: ModelCatalogue, pathOrDir: string, opts: ConvertOptions = {}): Promise<ModelEntry> {
+  const entry = await convertFp32(catalogue, pathOrDir, opts);
+  if (opts.precision && opts.precision !== 'fp32' && !towersAt(entry, opts.precision)) await buildPrecision(entry, pathOrDir, opts.precision, opts);
+  return entry;
+}
+
+/**
+ * Builds an entry's towers at `precision` from its checkpoint, into a temporary folder inside the entry, then moved
+ * beside the fp32 files (weights first, graph last: a graph file present means its weights are complete).
+ */
+async function buildPrecision(entry: ModelEntry, pathOrDir: string, precision: Precision, opts: ConvertOptions): Promise<void> {
+  const check = () => {
+    if (opts.signal?.aborted) throw new CancelledError('Model conversion cancelled');
+  };
+  opts.onProgress?.(`Building the ${precision} encoders (ONNX)`, 0.96);
+  const ckpt = await loadCheckpoint(pathOrDir);
+  if (idOf(ckpt.sha256) !== entry.manifest.id) throw new CheckpointError('UNSUPPORTED', `${basename(ckpt.path)} is not the checkpoint model ${entry.manifest.id} was converted from`);
+  check();
+  const tmp = join(entry.dir, `.tmp-${precision}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(tmp);
+  try {
+    const files: string[] = [];
+    const visual = precisionFile('visual.onnx', precision);
+    buildVisualOnnx(ckpt.tensors, entry.manifest.visual, join(tmp, visual), { precision });
+    files.push(visual);
+    check();
+    if (entry.textPath && entry.manifest.text) {
+      const text = precisionFile('text.onnx', precision);
+      buildTextOnnx(ckpt.tensors, entry.manifest.text, join(tmp, text), { precision });
+      files.push(text);
+    }
+    check();
+    for (const f of files) {
+      if (existsSync(join(tmp, `${f}.data`))) renameSync(join(tmp, `${f}.data`), join(entry.dir, `${f}.data`));
+    }
+    for (const f of files) renameSync(join(tmp, f), join(entry.dir, f));
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  opts.onProgress?.('Model ready', 1);
+}
+
+async function convertFp32(catalogue: ModelCatalogue, pathOrDir: string, opts: ConvertOptions): Promise<ModelEntry> {
   const { signal } = opts;
   const progress = (stage: string, f: number) => opts.onProgress?.(stage, f);
   const check = () => {

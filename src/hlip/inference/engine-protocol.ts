@@ -1,6 +1,7 @@
 /** Messages between HlipEngine (caller's thread) and the inference worker. Every request carries an id; the reply echoes it. */
 import type { BatchEncoding } from '../text/tokenizer';
 import type { SessionFallback } from './onnx-sessions';
+import type { Precision } from '../graph/precision';
 
 export interface LoadRequest {
   type: 'load';
@@ -40,6 +41,8 @@ export interface OutTensor {
 
 export interface TowerInfo {
   provider: string;
+  /** fp32 or a reduced precision (graph/precision.ts), from the loaded file. */
+  precision?: Precision;
   fallback?: SessionFallback;
   inputs: string[];
   outputs: string[];

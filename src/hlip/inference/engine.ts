@@ -17,6 +17,7 @@ import type {
 } from './engine-protocol';
 import type { SessionFallback } from './onnx-sessions';
 import { CodedError } from '../../shared/coded-error';
+import { precisionOfFile } from '../graph/precision';
 
 export class CancelledError extends CodedError<'CANCELLED'> {
   override readonly name = 'CancelledError';
@@ -146,6 +147,9 @@ export class HlipEngine {
   }
 
   private noteInfo(r: LoadResult) {
+    // The precision a tower runs at is the one its file was built at (graph/precision.ts names them).
+    if (r.visual && this.loaded.visualPath) r.visual.precision = precisionOfFile(this.loaded.visualPath);
+    if (r.text && this.loaded.textPath) r.text.precision = precisionOfFile(this.loaded.textPath);
     const main = r.visual ?? r.text;
     this.lastInfo = { provider: main?.provider, fallback: main?.fallback, visual: r.visual, text: r.text };
     if (main?.fallback) this.opts.log?.(`HLIP runtime: using ${main.provider} (${main.fallback.reason})`);

@@ -8,6 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Checkpoint } from '../checkpoint/types';
 import type { TextConfig, VisualConfig } from '../model-config';
 import type { CtWindow } from '../preprocess/study-input';
+import { type Precision, precisionFile } from '../graph/precision';
 import { sha256File } from '../../shared/file-hash';
 
 /** Bump when the files or the manifest change meaning: older entries are converted again. */
@@ -137,6 +138,18 @@ export class ModelCatalogue {
     const has = (f: string) => (existsSync(join(dir, f)) ? join(dir, f) : undefined);
     return { dir, manifest, visualPath: join(dir, 'visual.onnx'), textPath: has('text.onnx'), vocabPath: has('vocab.txt') };
   }
+}
+
+/**
+ * An entry's towers at a precision: the fp32 files, or the reduced-precision ones the converter builds beside them
+ * (visual.int8.onnx ...); undefined when those are not built yet.
+ */
+export function towersAt(entry: ModelEntry, precision: Precision): { visualPath: string; textPath?: string } | undefined {
+  if (precision === 'fp32') return { visualPath: entry.visualPath, textPath: entry.textPath };
+  const visualPath = precisionFile(entry.visualPath, precision);
+  const textPath = entry.textPath && precisionFile(entry.textPath, precision);
+  if (!existsSync(visualPath) || (textPath && !existsSync(textPath))) return undefined;
+  return { visualPath, textPath };
 }
 
 /** Catalogue folder name of a checkpoint: its weights' sha256 prefix. */
