@@ -9,6 +9,7 @@ import { mergeCommand } from './merge';
 import { importCommand } from './import';
 import { infoCommand } from './info';
 import { runsCommand } from './runs';
+import { runtimeCommand } from './runtime';
 import { compareCommand } from './compare';
 import { type CliOptions, OPTION_SPECS, UsageError, parseOptions } from './options';
 
@@ -77,6 +78,11 @@ export const COMMANDS: CliCommand[] = [
     name: 'compare', synopsis: '<study> --model <ckpt> --model <ckpt> [...]', minPositional: 1, maxPositional: 1, options: [...MODEL_RUN, 'json', 'top', 'protocol', 'out'],
     summary: 'two or more checkpoints on one study: score and rank per diagnosis, difference, largest disagreements first',
     run: (o, out) => compareCommand(o.positional[0], o, out),
+  },
+  {
+    name: 'runtime', synopsis: '[--ep <list>]', minPositional: 0, maxPositional: 0, options: ['ep', 'cache', 'json'],
+    summary: 'execution providers this machine can load, the one in use and why not the others, onnxruntime version, model cache',
+    run: runtimeCommand,
   },
   {
     name: 'demo-model', synopsis: '<dir>', minPositional: 1, maxPositional: 1, options: [],

@@ -15,6 +15,7 @@ import { CodedError } from '../shared/coded-error';
 import { fromTransfer, volumeMeta } from '../volume/to-transfer';
 import type { ModelManager } from './model-manager';
 import type { ViewerRequestHandler, ViewerSession } from './session';
+import { setting } from './settings';
 import { sourceStem } from './source-stem';
 
 const SAVED_PROMPTS = 'hlip.savedPrompts';
@@ -92,7 +93,7 @@ export class ClassificationController implements ViewerRequestHandler {
       await this.models.showEngineStatus(engine, model.entry);
       await session.post({ type: 'results', results: c.results });
       await session.post({ type: 'savedPrompts', prompts: this.savedPrompts() });
-      if (vscode.workspace.getConfiguration('hlip').get<boolean>('showAttentionAfterClassify', true)) await this.showMap(session, { kind: 'cls' });
+      if (setting<boolean>('showAttentionAfterClassify')) await this.showMap(session, { kind: 'cls' });
       return c;
     } catch (e) {
       if (e instanceof CancelledError || abort.signal.aborted) {

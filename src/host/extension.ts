@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { ClassificationController } from './classification-controller';
 import { registerCommands } from './commands';
 import { VolumeEditorProvider } from './editor';
+import { registerFirstRun } from './first-run';
 import { ModelManager } from './model-manager';
 import { type HostServices, ViewerSession } from './session';
 
@@ -22,7 +23,7 @@ export function activate(context: vscode.ExtensionContext): HlipApi {
   const models = new ModelManager(context, log, dist('hlip-worker.js'), dist('cli.js'));
   const classification = new ClassificationController(context, models, log);
   const host: HostServices = { extensionUri: context.extensionUri, log, status, workerScript: dist('volume-worker.js'), requests: classification };
-  context.subscriptions.push(log, status, models, ...VolumeEditorProvider.register(host), ...registerCommands(host, models, classification));
+  context.subscriptions.push(log, status, models, ...VolumeEditorProvider.register(host), ...registerCommands(host, models, classification), ...registerFirstRun(context, models, dist('cli.js'), log));
   return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip: classification };
 }
 

@@ -13,6 +13,7 @@ import { downloadModel } from '../hlip/models/download';
 import { type ModelEntry, ModelCatalogue, towersAt } from '../hlip/models/model-catalogue';
 import { isPrecision, type Precision } from '../hlip/graph/precision';
 import { ImportCancelled, importInChildProcess } from './import-process';
+import { setting } from './settings';
 
 const ACTIVE_MODEL = 'hlip.activeModel';
 export const DEFAULT_HF_REPO = 'Zch0414/hlip-2025-10-08';
@@ -104,7 +105,7 @@ export class ModelManager implements vscode.Disposable {
   }
 
   providers(): string[] {
-    return resolveProviders(vscode.workspace.getConfiguration('hlip').get<string[]>('executionProviders'));
+    return resolveProviders(setting<string[]>('executionProviders'));
   }
 
   engine(): Promise<HlipEngine> {
@@ -237,7 +238,7 @@ export class ModelManager implements vscode.Disposable {
       value: DEFAULT_HF_REPO,
     });
     if (!source) return undefined;
-    const hubUrl = vscode.workspace.getConfiguration('hlip').get<string>('hubUrl') || 'https://huggingface.co';
+    const hubUrl = setting<string>('hubUrl');
     const dest = vscode.Uri.joinPath(this.context.globalStorageUri, 'downloads', source.replace(/[^\w.-]+/g, '_')).fsPath;
     try {
       const dir = await vscode.window.withProgress(

@@ -3,6 +3,8 @@
  * apart from onnx-sessions.ts so the extension host can decide without loading onnxruntime's native module.
  */
 export type ProviderName = 'cuda' | 'tensorrt' | 'dml' | 'coreml' | 'webgpu' | 'cpu';
+/** Every provider this project knows how to use (the setting's enum), in the order a report lists them. */
+export const PROVIDER_NAMES: readonly ProviderName[] = ['cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'cpu'];
 
 /** Providers worth trying first on a platform; cpu always closes the list. */
 export function defaultProviders(platform: string = process.platform, arch: string = process.arch): string[] {
