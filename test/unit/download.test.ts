@@ -5,12 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
+import { execFileSync, spawn } from 'node:child_process';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { DownloadError, downloadFile, downloadModel } from '../../src/hlip/models/download';
 import { CancelledError } from '../../src/hlip/inference/engine';
 
@@ -74,6 +77,17 @@ before(async () => {
     }
     if (url.pathname.startsWith('/cdn/')) return serveBody(req, res, weights);
     if (url.pathname === '/direct/weights.safetensors') return serveBody(req, res, weights);
+    if (url.pathname === '/chunked/weights.safetensors') {
+      // No Content-Length (chunked), as a server that does not say how much is coming.
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      for (let i = 0; i < weights.length; i += 256 * 1024) res.write(weights.subarray(i, i + 256 * 1024));
+      res.end();
+      return;
+    }
+    if (url.pathname === '/redirect-elsewhere') {
+      res.writeHead(302, { Location: `http://localhost:${(server.address() as AddressInfo).port}/direct/weights.safetensors` }).end();
+      return;
+    }
     if (url.pathname === '/to-ftp') {
       res.writeHead(302, { Location: 'ftp://example.com/x' }).end();
       return;
@@ -200,5 +214,124 @@ describe('downloadModel', () => {
     writeFileSync(join(dest, 'weights.safetensors'), 'stale');
     await downloadModel(`${hub}/direct/weights.safetensors`, dest, { sha256: sha(weights) });
     assert.ok(readFileSync(join(dest, 'weights.safetensors')).equals(weights));
+  });
+});
+
+describe('downloads without a known sha256, limits, tokens and bad URLs', () => {
+  test('a .part that nothing can verify is never resumed: it is deleted and the download starts over', async () => {
+    const dest = fresh('no-sha-part');
+    await downloadModel(`${hub}/direct/weights.safetensors`, dest).catch(() => undefined); // creates the folder
+    rmSync(join(dest, 'weights.safetensors'));
+    rmSync(join(dest, '.weights.safetensors.download.json'), { force: true });
+    writeFileSync(join(dest, 'weights.safetensors.part'), Buffer.alloc(1_000_000, 0x41)); // a planted prefix
+    seen.length = 0;
+    await downloadModel(`${hub}/direct/weights.safetensors`, dest);
+    assert.ok(readFileSync(join(dest, 'weights.safetensors')).equals(weights), 'the planted prefix is not part of the file');
+    assert.equal(seen.at(-1)!.range, undefined, 'the final request asks for the whole file');
+  });
+
+  test('an existing file this code did not record is fetched again; a recorded one is kept until it changes', async () => {
+    const dest = fresh('unrecorded');
+    await downloadModel(`${hub}/direct/weights.safetensors`, dest);
+    const target = join(dest, 'weights.safetensors');
+    // Recorded (size + sha256 beside it): kept without a request.
+    seen.length = 0;
+    await downloadModel(`${hub}/direct/weights.safetensors`, dest);
+    assert.equal(seen.length, 0);
+    // Same size, other bytes (a swapped file): fetched again.
+    const swapped = Buffer.from(weights);
+    swapped[12345] ^= 0xff;
+    writeFileSync(target, swapped);
+    await downloadModel(`${hub}/direct/weights.safetensors`, dest);
+    assert.ok(seen.length > 0 && readFileSync(target).equals(weights));
+    // No record at all (someone else's file): fetched again.
+    rmSync(join(dest, '.weights.safetensors.download.json'));
+    writeFileSync(target, 'not the model');
+    seen.length = 0;
+    await downloadModel(`${hub}/direct/weights.safetensors`, dest);
+    assert.ok(seen.length > 0 && readFileSync(target).equals(weights));
+  });
+
+  test('a size limit holds with and without Content-Length, and leaves no part behind', async () => {
+    const dest = fresh('limit');
+    const small = { maxBytes: 1024 * 1024 };
+    await assert.rejects(downloadModel(`${hub}/direct/weights.safetensors`, dest, small), { code: 'TOO_LARGE' });
+    assert.ok(!existsSync(join(dest, 'weights.safetensors.part')));
+    await assert.rejects(downloadModel(`${hub}/chunked/weights.safetensors`, dest, small), (e: unknown) => {
+      assert.ok(e instanceof DownloadError && e.code === 'TOO_LARGE', String(e));
+      assert.match(e.message, /more than the 1048576-byte download limit/);
+      return true;
+    });
+    assert.ok(!existsSync(join(dest, 'weights.safetensors.part')) && !existsSync(join(dest, 'weights.safetensors')));
+    // Under the limit, chunked is fine.
+    await downloadModel(`${hub}/chunked/weights.safetensors`, dest);
+    assert.ok(readFileSync(join(dest, 'weights.safetensors')).equals(weights));
+  });
+
+  test('bad percent-encoding and malformed URLs are BAD_SOURCE; plain http is refused except for localhost', async () => {
+    await assert.rejects(downloadModel(`${hub}/direct/%E0%A4%A.safetensors`, fresh('pct')), (e: unknown) => e instanceof DownloadError && e.code === 'BAD_SOURCE' && /percent-encoding/.test(e.message));
+    await assert.rejects(downloadModel('http://[broken/x.safetensors', fresh('pct')), { code: 'BAD_SOURCE' });
+    await assert.rejects(downloadModel('http://example.com/model.safetensors', fresh('pct')), (e: unknown) => e instanceof DownloadError && e.code === 'BAD_SOURCE' && /must use https/.test(e.message));
+    await assert.rejects(downloadModel(REPO, fresh('pct'), { hubUrl: 'http://hub.example.com' }), (e: unknown) => e instanceof DownloadError && e.code === 'BAD_SOURCE' && /hlip\.hubUrl/.test(e.message));
+  });
+
+  test('the token stays off after a redirect to another host', async () => {
+    seen.length = 0;
+    const tok = fresh('tok');
+    mkdirSync(tok, { recursive: true });
+    await downloadFile(`${hub}/redirect-elsewhere`, join(tok, 'w.safetensors'), { token: 'hf_secret' });
+    assert.equal(seen[0].auth, 'Bearer hf_secret');
+    assert.equal(seen[1].auth, undefined);
+  });
+
+  test('https -> http on the same host and port: the token is not sent over plain http', async (t) => {
+    // One port speaking TLS and plain HTTP (the first byte tells them apart), a self-signed certificate trusted by a
+    // child process through NODE_EXTRA_CA_CERTS: the hub redirects to http://127.0.0.1:<same port>/...
+    const dir = fresh('tls');
+    mkdirSync(dir, { recursive: true });
+    try {
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+    } catch {
+      if (process.env.CI === 'true') throw new Error('openssl is needed for this test');
+      return t.skip('openssl not installed');
+    }
+    const plain: { url: string; auth?: string }[] = [];
+    const tls: { url: string; auth?: string }[] = [];
+    let port = 0;
+    const https = createHttpsServer({ key: readFileSync(join(dir, 'k.pem')), cert: readFileSync(join(dir, 'c.pem')) }, (req, res) => {
+      tls.push({ url: req.url!, auth: req.headers.authorization });
+      res.writeHead(302, { Location: `http://127.0.0.1:${port}/file.safetensors` }).end();
+    });
+    const http = createServer((req, res) => {
+      plain.push({ url: req.url!, auth: req.headers.authorization });
+      res.writeHead(200, { 'Content-Length': 5 }).end('hello');
+    });
+    const both = createNetServer({ pauseOnConnect: true }, (socket: Socket) => {
+      socket.once('readable', () => {
+        const first = socket.read(1) as Buffer;
+        socket.unshift(first);
+        (first[0] === 0x16 ? https : http).emit('connection', socket);
+      });
+      socket.resume();
+      socket.pause();
+    });
+    await new Promise<void>((r) => both.listen(0, '127.0.0.1', r));
+    port = (both.address() as AddressInfo).port;
+    try {
+      const script = `require(${JSON.stringify(join(__dirname, '../../src/hlip/models/download.ts'))}).downloadFile('https://127.0.0.1:${port}/gated/file.safetensors', ${JSON.stringify(join(dir, 'file.safetensors'))}, { token: 'hf_secret' }).then(() => console.log('done'), (e) => { console.log(e.message); process.exit(1); })`;
+      const child = await new Promise<{ status: number | null; out: string }>((resolve) => {
+        const c = spawn(process.execPath, ['--require', 'tsx/cjs', '-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'c.pem') } });
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => (out += d));
+        c.stderr.on('data', (d: Buffer) => (out += d));
+        c.on('exit', (status: number | null) => resolve({ status, out }));
+      });
+      assert.equal(child.status, 0, child.out);
+      assert.deepEqual(tls, [{ url: '/gated/file.safetensors', auth: 'Bearer hf_secret' }], 'the token goes to the https hub');
+      assert.deepEqual(plain, [{ url: '/file.safetensors', auth: undefined }], 'never over plain http, even to the same host');
+      assert.equal(readFileSync(join(dir, 'file.safetensors'), 'utf8'), 'hello');
+    } finally {
+      both.close();
+    }
   });
 });
