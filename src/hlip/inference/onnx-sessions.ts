@@ -64,7 +64,7 @@ function explain(provider: string, err: unknown, gpuProblem?: string): string {
     // Dawn's message comes after a source path and a failed check: keep the sentence.
     const full = String(err instanceof Error ? err.message : err).replace(/\s+/g, ' ');
     const what = /(Failed to get a WebGPU adapter[^.]*|Failed to (create|request) (a )?(WebGPU )?device[^.]*)/i.exec(full)?.[1] ?? msg;
-    return `webgpu: ${what}${gpuProblem ? ` - ${gpuProblem}` : ''}`;
+    return `webgpu: ${what.trim()}${gpuProblem ? ` - ${gpuProblem}` : ''}`;
   }
   if ((provider === 'cuda' || provider === 'tensorrt') && /load shared library|providers_shared|cannot open shared object/i.test(msg)) {
     const hint = providerLibsPresent(provider)
