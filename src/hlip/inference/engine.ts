@@ -11,6 +11,8 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+// A worker thread's process.env is a private copy the native library never reads: the spawning process sets the real one.
+import './ort-env';
 import type { BatchEncoding } from '../text/tokenizer';
 import type {
   EncodeImageRequest, EncodeTextRequest, EngineReply, EngineRequest, ImageResult, LoadRequest, LoadResult, TextResult, TowerInfo,
