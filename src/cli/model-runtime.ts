@@ -6,6 +6,7 @@ import { HlipEngine } from '../hlip/inference/engine';
 import { convertModel } from '../hlip/convert/model-converter';
 import { type ModelEntry, ModelCatalogue, towersAt } from '../hlip/models/model-catalogue';
 import { resolveProviders } from '../hlip/inference/onnx-sessions';
+import { listsWebgpu } from '../hlip/inference/provider-order';
 import { type CliOptions, UsageError } from './options';
 
 export interface ModelRuntime {
@@ -22,7 +23,7 @@ export function hlipWorkerScript(): string {
 
 /** The inference worker with the providers asked for (--ep) or the platform's default. */
 export function startCliEngine(o: Pick<CliOptions, 'ep'>): Promise<HlipEngine> {
-  return HlipEngine.start({ workerScript: hlipWorkerScript(), providers: resolveProviders(o.ep) });
+  return HlipEngine.start({ workerScript: hlipWorkerScript(), providers: resolveProviders(o.ep), softwareGpu: listsWebgpu(o.ep) });
 }
 
 export async function openModelRuntime(o: CliOptions, needText = true): Promise<ModelRuntime> {

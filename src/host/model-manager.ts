@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { type LoadedModel, openModel } from '../hlip/classify/study-classifier';
 import { writeDemoModel } from '../hlip/demo/demo-model';
 import { CancelledError, HlipEngine } from '../hlip/inference/engine';
-import { resolveProviders } from '../hlip/inference/provider-order';
+import { listsWebgpu, resolveProviders } from '../hlip/inference/provider-order';
 import { downloadModel } from '../hlip/models/download';
 import { type ModelEntry, ModelCatalogue, towersAt } from '../hlip/models/model-catalogue';
 import { isPrecision, type Precision } from '../hlip/graph/precision';
@@ -109,7 +109,7 @@ export class ModelManager implements vscode.Disposable {
   }
 
   engine(): Promise<HlipEngine> {
-    this.enginePromise ??= HlipEngine.start({ workerScript: this.workerScript, providers: this.providers(), log: (l) => this.log.info(`[inference] ${l}`) });
+    this.enginePromise ??= HlipEngine.start({ workerScript: this.workerScript, providers: this.providers(), softwareGpu: listsWebgpu(setting<string[]>('executionProviders')), log: (l) => this.log.info(`[inference] ${l}`) });
     return this.enginePromise;
   }
 
@@ -192,7 +192,7 @@ export class ModelManager implements vscode.Disposable {
 
   /** Converts (or finds in the catalogue) a checkpoint in the conversion child process, with progress and cancel. */
   async convertQuietly(path: string, progress?: (stage: string, fraction: number) => void, signal?: AbortSignal): Promise<ModelEntry> {
-    const id = await importInChildProcess(this.cliScript, path, { cacheDir: this.catalogue.root, providers: this.providers(), precision: this.precision(), signal, onProgress: progress });
+    const id = await importInChildProcess(this.cliScript, path, { cacheDir: this.catalogue.root, providers: setting<string[]>('executionProviders'), precision: this.precision(), signal, onProgress: progress });
     const e = await this.catalogue.get(id);
     if (!e) throw new Error(`the converted model ${id} is missing from ${this.catalogue.root}`);
     return e;

@@ -11,6 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import protobuf from 'protobufjs';
 import { CancelledError, EngineError, HlipEngine } from '../../src/hlip/inference/engine';
 import { createSession, defaultProviders, resolveProviders, RuntimeError } from '../../src/hlip/inference/onnx-sessions';
+import { listsWebgpu } from '../../src/hlip/inference/provider-order';
+import { providerLibsPresent } from '../../src/hlip/inference/provider-libs';
 
 const WORKER = join(__dirname, '../../src/hlip/inference/inference-worker.ts');
 
@@ -114,18 +116,23 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('execution providers', () => {
-  test('defaults per platform', () => {
-    assert.deepEqual(defaultProviders('linux', 'x64'), ['cuda', 'cpu']);
-    assert.deepEqual(defaultProviders('win32', 'x64'), ['cuda', 'dml', 'cpu']);
-    assert.deepEqual(defaultProviders('darwin', 'arm64'), ['coreml', 'cpu']);
+  test('defaults per platform: cuda only where its libraries are installed, webgpu where onnxruntime-node ships it', () => {
+    assert.deepEqual(defaultProviders('linux', 'x64', false), ['webgpu', 'cpu']);
+    assert.deepEqual(defaultProviders('linux', 'x64', true), ['cuda', 'webgpu', 'cpu']);
+    assert.deepEqual(defaultProviders('win32', 'x64', false), ['dml', 'webgpu', 'cpu']);
+    assert.deepEqual(defaultProviders('darwin', 'arm64'), ['webgpu', 'coreml', 'cpu']);
     assert.deepEqual(defaultProviders('linux', 'arm64'), ['cpu']);
     assert.deepEqual(defaultProviders('darwin', 'x64'), ['cpu']);
+    // This install: a plain npm install has no CUDA provider files.
+    assert.equal(defaultProviders().includes('cuda'), providerLibsPresent('cuda'));
   });
 
   test('a user setting overrides the default; cpu closes the list', () => {
     assert.deepEqual(resolveProviders(['WebGPU', ' cuda ', 'webgpu'], 'linux', 'x64'), ['webgpu', 'cuda', 'cpu']);
-    assert.deepEqual(resolveProviders([], 'darwin', 'arm64'), ['coreml', 'cpu']);
+    assert.deepEqual(resolveProviders([], 'darwin', 'arm64'), ['webgpu', 'coreml', 'cpu']);
     assert.deepEqual(resolveProviders(undefined, 'linux', 'arm64'), ['cpu']);
+    assert.equal(listsWebgpu([' WebGPU ']), true);
+    assert.equal(listsWebgpu(undefined), false);
   });
 
   test('cuda that cannot load falls back to a working cpu session and says why', async () => {

@@ -10,6 +10,8 @@ export interface LoadRequest {
   textPath?: string;
   providers: string[];
   intraOpThreads?: number;
+  /** The user listed webgpu: use it even on a software adapter (onnx-sessions.ts). */
+  softwareGpu?: boolean;
 }
 
 export interface EncodeImageRequest {

@@ -38,6 +38,8 @@ export interface EngineOptions {
   /** Execution providers in order of preference (see runtime.ts); cpu is always the last resort. */
   providers: string[];
   intraOpThreads?: number;
+  /** The user listed webgpu (provider-order.ts listsWebgpu): a software GPU adapter is acceptable. */
+  softwareGpu?: boolean;
   /** 'process' (default; safe to cancel) or 'thread' (worker_thread; inputs transferred, no copy). */
   isolation?: 'process' | 'thread';
   log?: (line: string) => void;
@@ -145,7 +147,7 @@ export class HlipEngine {
   }
 
   private loadRequest(paths: { visualPath?: string; textPath?: string }): Omit<LoadRequest, 'id'> {
-    return { type: 'load', ...paths, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads };
+    return { type: 'load', ...paths, providers: this.opts.providers, intraOpThreads: this.opts.intraOpThreads, softwareGpu: this.opts.softwareGpu };
   }
 
   private noteInfo(r: LoadResult) {

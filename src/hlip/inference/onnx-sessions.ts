@@ -38,8 +38,8 @@ export interface SessionOptions {
   /** Override the providers onnxruntime-node reports as built in (tests, or a probe on another platform). */
   built?: readonly string[];
   /**
-   * Use webgpu on a software adapter (SwiftShader, lavapipe): only when the user listed webgpu, since such an adapter is
-   * slower than the CPU provider. Otherwise webgpu is skipped there with the reason shown.
+   * The user listed webgpu (provider-order.ts listsWebgpu): it is tried even on a software adapter (SwiftShader, lavapipe;
+   * slower than the cpu provider) or where no adapter was found. Otherwise webgpu is skipped there, the reason shown.
    */
   softwareGpu?: boolean;
   /** Extra session options (profiling in tests and benchmarks). */
@@ -103,6 +103,12 @@ export async function createSession(modelPath: string, providers: readonly strin
       const probe = probeGpuAdapter();
       if (probe.adapter?.software && !opts.softwareGpu) {
         reasons.push(`webgpu: software GPU adapter (${probe.adapter.name}, Vulkan on the CPU), slower than the cpu provider; list webgpu in the execution providers to use it anyway`);
+        continue;
+      }
+      // Nothing to find (no Vulkan loader or driver) and webgpu only came with the default order: say so without
+      // asking Dawn, which would print its own warnings on stderr. A listed webgpu is always tried.
+      if (probe.problem && !opts.softwareGpu) {
+        reasons.push(`webgpu: no GPU adapter - ${probe.problem}`);
         continue;
       }
       prepareGpuEnvironment();
