@@ -54,7 +54,7 @@ writeFileSync(
     irVersion: 8,
     producerName: 'telemetry-test',
     opsetImport: [{ domain: '', version: 17 }],
-    graph: { name: 'g', node: [{ opType: 'Identity', input: ['x'], output: ['y'] }], initializer: [], input: [valueInfo('x', 1, [2])], output: [valueInfo('y', 1, [2])] },
+    graph: { name: 'g', node: [{ name: 'id', opType: 'Identity', input: ['x'], output: ['y'], attribute: [] }], initializer: [], input: [valueInfo('x', 1, [2])], output: [valueInfo('y', 1, [2])] },
   }),
 );
 const runIdentity = `s.run({ x: new ort.Tensor('float32', new Float32Array([1, 2]), [2]) })`;

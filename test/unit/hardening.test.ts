@@ -7,14 +7,19 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import { PickleDamage, unpickle } from '../../src/hlip/checkpoint/unpickle';
-import { CheckpointError } from '../../src/hlip/checkpoint';
+import { CheckpointError, readSafetensors, writeSafetensors } from '../../src/hlip/checkpoint';
+import { classifyStudy, openModel } from '../../src/hlip/classify/study-classifier';
+import { convertModel } from '../../src/hlip/convert/model-converter';
+import { writeDemoModel } from '../../src/hlip/demo/demo-model';
+import { HlipEngine } from '../../src/hlip/inference/engine';
+import { ModelCatalogue } from '../../src/hlip/models/model-catalogue';
 import { scoreSet, unscorableReason, ZeroShotError } from '../../src/hlip/classify/zero-shot';
 import { orientationCode } from '../../src/shared/geometry';
 import { VolumeError } from '../../src/volume/errors';
 import { openStudy } from '../../src/volume/open';
-import { SYSTEM_PYTHON } from '../fixtures';
+import { NIBABEL, ROOT, SYSTEM_PYTHON } from '../fixtures';
 import { makeSeries, tempDir } from '../oracles';
 
 /** Inserts (0028,0008) NumberOfFrames = `value` (implicit VR) before Rows, where it belongs in tag order. */
@@ -153,5 +158,27 @@ describe('zero-shot scoring without logit_scale', () => {
     assert.equal(unscorableReason('softmax', Math.log(100)), undefined);
     assert.throws(() => scoreSet(img, cls, 'softmax'), (e: unknown) => e instanceof ZeroShotError && e.code === 'NO_LOGIT_SCALE');
     assert.throws(() => scoreSet(img, Float32Array.from([1, 2, 3]), 'cosine'), (e: unknown) => e instanceof ZeroShotError && e.code === 'BAD_EMBEDDINGS');
+  });
+});
+
+describe('a checkpoint without logit_scale, classified end to end', () => {
+  let engine: HlipEngine | undefined;
+  after(() => engine?.dispose());
+
+  test('the cosine set is scored; Pub-Brain-5 (softmax) is skipped with the reason in the warnings', async () => {
+    const dir = tempDir('no-logit');
+    const weights = writeDemoModel(join(dir, 'model'));
+    const st = await readSafetensors(weights);
+    assert.ok(st.tensors.delete('logit_scale'), 'the demo checkpoint has a logit_scale to remove');
+    writeSafetensors(weights, st.tensors, st.metadata);
+    engine = await HlipEngine.start({ workerScript: join(ROOT, 'src', 'hlip', 'inference', 'inference-worker.ts'), providers: ['cpu'] });
+    const store = new ModelCatalogue(join(dir, 'cache'));
+    const entry = await convertModel(store, weights, { engine });
+    assert.equal(entry.manifest.logitScale, undefined);
+    await engine.load({ visualPath: entry.visualPath, textPath: entry.textPath });
+    const study = await openStudy(join(NIBABEL, 'anatomical.nii'));
+    const r = (await classifyStudy(study.volumes, openModel(store, entry), engine)).results;
+    assert.deepEqual(r.sets.map((x) => [x.name, x.rows.length]), [['mri', 74]]);
+    assert.ok(r.warnings.some((w) => /Pub-Brain-5 was not scored: its softmax scores need the model's logit_scale/.test(w)), r.warnings.join('\n'));
   });
 });

@@ -11,7 +11,7 @@ import type { OutTensor } from '../inference/engine-protocol';
 import type { ModelCatalogue, ModelEntry } from '../models/model-catalogue';
 import { DEFAULT_HEAD_CT_WINDOWS, type Protocol, type ScanInfo, preprocessStudy } from '../preprocess/study-input';
 import { WordPieceTokenizer } from '../text/tokenizer';
-import { rankScores, scoreSet, setKind, zeroShotSets } from './zero-shot';
+import { rankScores, scoreSet, setKind, unscorableReason, zeroShotSets } from './zero-shot';
 
 /** A converted model ready to run: its manifest, tokenizer and the class embeddings computed at import. */
 export interface LoadedModel {
@@ -100,10 +100,17 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
 
   const sets: ScoreSet[] = [];
   const all = zeroShotSets();
+  const skippedSets: string[] = [];
   for (const name of SETS_FOR[protocol]) {
     const classEmb = model.classEmbeddings.get(name);
     if (!classEmb || !all[name]) continue;
     const kind = setKind(name);
+    // A checkpoint without logit_scale still gives raw cosines; only the softmax / pair sets need the temperature.
+    const why = unscorableReason(kind, entry.manifest.logitScale);
+    if (why) {
+      skippedSets.push(`${SET_TITLES[name] ?? name} was not scored: ${why}.`);
+      continue;
+    }
     const scores = scoreSet(embedding, classEmb, kind, entry.manifest.logitScale);
     sets.push({ name, title: SET_TITLES[name] ?? name, kind, rows: rankScores(all[name], scores) });
   }
@@ -119,7 +126,7 @@ export async function classifyStudy(allVolumes: Volume[], model: LoadedModel, en
     sets,
     timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, scoringMs: t3 - t2, totalMs: t3 - t0 },
     maps: { cls: true, perDiagnosis: !!out.patchProj },
-    warnings: [...picked.warnings, ...pre.warnings, ...entry.manifest.warnings],
+    warnings: [...picked.warnings, ...pre.warnings, ...entry.manifest.warnings, ...skippedSets],
   };
   if (!model.classEmbeddings.size) results.warnings.push('This model has no text tower: no zero-shot scores, only embeddings and attention.');
   return {
