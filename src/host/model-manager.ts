@@ -190,6 +190,23 @@ export class ModelManager implements vscode.Disposable {
     return answer === load;
   }
 
+  /**
+   * In Restricted Mode the download may have been asked for by the workspace (a command link or task passing a source),
+   * so converting it (parsing the files) waits for the user to confirm what was fetched and from where.
+   */
+  private async consentToConvertDownload(source: string, hubUrl: string | undefined): Promise<boolean> {
+    if (vscode.workspace.isTrusted) return true;
+    const convert = 'Convert Model';
+    const from = /^https?:\/\//i.test(source) ? source : `${source} on ${hubUrl ?? 'https://huggingface.co'}`;
+    const answer = await vscode.window.showWarningMessage(
+      `HLIP downloaded ${from} while this workspace is in Restricted Mode. Convert and use this model?`,
+      { modal: true, detail: 'HLIP reads tensors only (pickled code is refused), but only use models from sources you trust. The download stays in the cache either way.' },
+      convert,
+    );
+    if (answer !== convert) this.log.info(`Download of ${source} kept but not converted (Restricted Mode, not confirmed).`);
+    return answer === convert;
+  }
+
   /** Converts (or finds in the catalogue) a checkpoint in the conversion child process, with progress and cancel. */
   async convertQuietly(path: string, progress?: (stage: string, fraction: number) => void, signal?: AbortSignal): Promise<ModelEntry> {
     const id = await importInChildProcess(this.cliScript, path, { cacheDir: this.catalogue.root, providers: setting<string[]>('executionProviders'), precision: this.precision(), signal, onProgress: progress });
@@ -260,6 +277,7 @@ export class ModelManager implements vscode.Disposable {
         },
       );
       this.log.info(`Downloaded ${source} to ${dir}`);
+      if (!(await this.consentToConvertDownload(source, hubUrl))) return undefined;
       return this.convert(dir);
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
