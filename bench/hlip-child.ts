@@ -1,7 +1,11 @@
 /**
  * One measured HLIP study in a fresh process (spawned by bench/hlip.ts), so that its peak RSS belongs to it alone.
  *
- *   node --conditions=import --import tsx bench/hlip-child.ts MODEL.onnx VARIANT SCANS THREADS PRECISION
+ *   node --conditions=import --import tsx bench/hlip-child.ts MODEL.onnx VARIANT SCANS THREADS PRECISION [EP]
+ *
+ * With EP other than cpu (bench:hlip --ep webgpu): no roof (it is a CPU figure); the session is made by createSession
+ * (the product's fallback and pinning rules), its first run (shader compilation) is profiled for the node placement,
+ * and the second run is the one timed.
  *
  * In one process and one onnxruntime-node: (1) the roof at PRECISION: the best GFLOP/s of large GEMMs written the way
  * the encoder writes its Linear layers (GraphBuilder.dense: MatMul at fp32, DynamicQuantizeMatMul at int8), square
@@ -21,6 +25,8 @@ import { gridOf, knownVariant, prefixTokens } from '../src/hlip/model-config';
 import { preprocessStudy } from '../src/hlip/preprocess/study-input';
 import { normalRng } from '../src/hlip/demo/random-checkpoint';
 import { Volume } from '../src/volume/volume';
+import { createSession } from '../src/hlip/inference/onnx-sessions';
+import { fractionOn, opsOn, profiledRun, profilingOptions } from '../src/hlip/inference/node-placement';
 
 const peakKiB = () => process.resourceUsage().maxRSS;
 
@@ -72,7 +78,8 @@ async function roof(rows: number, C: number, hidden: number, precision: Precisio
 }
 
 async function main() {
-  const [model, variant, scansArg, threadsArg, precisionArg] = process.argv.slice(2);
+  const [model, variant, scansArg, threadsArg, precisionArg, ep = 'cpu'] = process.argv.slice(2);
+  if (ep !== 'cpu') return accelerated(model, variant, Number(scansArg), Number(threadsArg ?? 2), ep);
   const scans = Number(scansArg), threads = Number(threadsArg ?? 2);
   const precision = precisionArg ?? 'fp32';
   if (!isPrecision(precision)) throw new Error(`precision ${precision}`);
@@ -100,6 +107,36 @@ async function main() {
   const gemms = before.map((b, i) => (b.gflops >= after[i].gflops ? b : after[i]));
   const best = gemms.reduce((a, b) => (b.gflops > a.gflops ? b : a));
   console.log(JSON.stringify({ scans, precision, roofGflops: best.gflops, roofShape: best.shape, gemms, preprocessMs, loadMs, inferMs, peakKiB: peak, embedding }));
+}
+
+/** One study on `ep`: ms of the first run (shaders compiled) and of the second, and where the nodes ran. */
+async function accelerated(model: string, variant: string, scans: number, threads: number, ep: string) {
+  const cfg = knownVariant(variant)!;
+  const volumes = Array.from({ length: scans }, (_, s) => syntheticMri(s + 1));
+  const pre = preprocessStudy(volumes, 'mri', { imgSize: cfg.imgSize });
+  volumes.length = 0;
+  const prof = profilingOptions();
+  const t1 = performance.now();
+  const r = await createSession(model, [ep], { intraOpThreads: threads, softwareGpu: process.env.BENCH_SOFTWARE_GPU === '1', extra: prof });
+  const loadMs = performance.now() - t1;
+  if (r.provider !== ep) {
+    console.log(JSON.stringify({ scans, ep, skipped: r.fallback?.reason ?? `${ep} did not load` }));
+    await r.session.release();
+    return;
+  }
+  const feeds = { image: new ort.Tensor('float32', pre.data, pre.shape) };
+  const t2 = performance.now();
+  const { placement } = await profiledRun(r.session, feeds, prof.profileFilePrefix);
+  const firstRunMs = performance.now() - t2;
+  const t3 = performance.now();
+  await r.session.run(feeds);
+  const inferMs = performance.now() - t3;
+  const gpu = Object.keys(placement.byProvider).find((p) => p !== 'CPUExecutionProvider') ?? ep;
+  await r.session.release();
+  console.log(JSON.stringify({
+    scans, ep, adapter: r.adapter, pinned: r.cpuNodes, loadMs, firstRunMs, inferMs, peakKiB: peakKiB(),
+    gpuFraction: fractionOn(placement, gpu), kernels: placement.nodes, cpuOps: opsOn(placement, 'CPUExecutionProvider'),
+  }));
 }
 
 main().catch((e) => {

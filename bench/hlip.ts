@@ -11,6 +11,11 @@
  * fp32 model on the same input size for a ratio. Prints PASS/MISS against the targets; never fails on a MISS. Results
  * also go to bench/results/hlip.json. BENCH_SCANS=1,4 limits the study sizes, BENCH_PRECISIONS=fp32 the precisions,
  * BENCH_MODELS=<variant> the models, BENCH_TORCH=0 skips the PyTorch peer.
+ *
+ * `npm run bench:hlip -- --ep webgpu` (or another provider): the same studies on that provider, fp32 unless
+ * BENCH_PRECISIONS says otherwise: ms per study (second run; the first compiles shaders and is shown apart) and the
+ * share of the graph's kernels that ran on the GPU (from a profiled run). A software GPU adapter (SwiftShader, lavapipe)
+ * is not measured unless BENCH_SOFTWARE_GPU=1: it is far slower than the CPU and says nothing about a GPU.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -20,6 +25,7 @@ import { writeSafetensors } from '../src/hlip/checkpoint';
 import { type VisualConfig, gridOf, knownVariant, prefixTokens } from '../src/hlip/model-config';
 import { buildVisualOnnx, isPrecision, type Precision, PRECISIONS as PRECISION_LIST, precisionFile } from '../src/hlip/graph';
 import { randomCheckpoint } from '../src/hlip/demo/random-checkpoint';
+import { probeGpuAdapter } from '../src/hlip/inference/gpu-adapter';
 
 const ROOT = resolve(__dirname, '..');
 const CACHE = join(ROOT, '.cache', 'bench-hlip');
@@ -27,7 +33,11 @@ const THREADS = Number(process.env.BENCH_THREADS ?? cpus().length);
 const SCANS = (process.env.BENCH_SCANS ?? '1,4,8').split(',').map(Number);
 const GiB = 2 ** 30;
 const MODELS = (process.env.BENCH_MODELS ?? 'vit_base_multiscan_h2_token1176,ablate_seqposemb_vit_base_multiscan_h2_dinotxt1568').split(',');
-const PRECISIONS = (process.env.BENCH_PRECISIONS ?? PRECISION_LIST.join(',')).split(',').filter(isPrecision);
+const EP = (() => {
+  const i = process.argv.indexOf('--ep');
+  return i > 0 ? (process.argv[i + 1] ?? 'cpu').toLowerCase() : 'cpu';
+})();
+const PRECISIONS = (process.env.BENCH_PRECISIONS ?? (EP === 'cpu' ? PRECISION_LIST.join(',') : 'fp32')).split(',').filter(isPrecision);
 
 /** Multiply-adds x2 of one forward pass: patch embedding, the blocks' linears, attention per window, per the schedule. */
 export function visualFlops(cfg: VisualConfig, scans: number): number {
@@ -101,7 +111,52 @@ function torchPeer(ckpt: string, name: string, scans: number): { ms: number; pea
   return res.skipped ? undefined : res;
 }
 
+interface AcceleratedResult {
+  scans: number; ep: string; skipped?: string; adapter?: { name: string; software: boolean }; pinned?: string[];
+  loadMs: number; firstRunMs: number; inferMs: number; peakKiB: number; gpuFraction: number; kernels: number; cpuOps: string[];
+}
+
+/** bench:hlip --ep <provider>: ms per study and the share of kernels on the GPU. */
+function mainAccelerated() {
+  const probe = EP === 'webgpu' ? probeGpuAdapter() : undefined;
+  console.log(`bench:hlip --ep ${EP} on ${cpus().length} CPU(s), load ${loadavg()[0].toFixed(2)}${probe ? `, GPU adapter: ${probe.adapter ? `${probe.adapter.name}${probe.adapter.software ? ' (software)' : ''}` : `none (${probe.problem})`}` : ''}`);
+  if (probe && !probe.adapter) {
+    console.log(`No GPU adapter on this machine (${probe.problem}): not measured.`);
+    return;
+  }
+  if (probe?.adapter?.software && process.env.BENCH_SOFTWARE_GPU !== '1') {
+    console.log('No hardware GPU adapter on this machine: webgpu would run on a software Vulkan, far slower than the CPU and no measure of a GPU. Not measured (BENCH_SOFTWARE_GPU=1 runs it anyway).');
+    return;
+  }
+  const rows: Record<string, unknown>[] = [];
+  for (const name of MODELS) {
+    const { cfg, onnx } = ensureModel(name);
+    console.log(`\n${name}: patch ${cfg.patchSize.join('x')}, ${gridOf(cfg).reduce((a, b) => a * b)} tokens/scan, ${cfg.pool} pooling`);
+    console.log('  scans  prec   ms/study   first run ms   GFLOP/s   kernels on GPU   on the CPU');
+    for (const scans of SCANS) {
+      for (const precision of PRECISIONS) {
+        const r = spawnSync(process.execPath, ['--conditions=import', '--import', 'tsx', join(ROOT, 'bench', 'hlip-child.ts'), onnx[precision], name, String(scans), String(THREADS), precision, EP], {
+          cwd: ROOT, encoding: 'utf8', maxBuffer: 2 ** 26,
+        });
+        if (r.status !== 0) throw new Error(`hlip-child ${scans} scans ${precision} on ${EP} failed: ${r.stderr}`);
+        const c = JSON.parse(r.stdout.trim().split('\n').pop()!) as AcceleratedResult;
+        if (c.skipped) {
+          console.log(`  ${String(scans).padStart(5)}  ${precision.padEnd(4)}  not run: ${c.skipped}`);
+          rows.push({ model: name, precision, ...c });
+          continue;
+        }
+        const gflops = visualFlops(cfg, scans) / (c.inferMs / 1000) / 1e9;
+        console.log(`  ${String(scans).padStart(5)}  ${precision.padEnd(4)}  ${c.inferMs.toFixed(0).padStart(9)}  ${c.firstRunMs.toFixed(0).padStart(13)}  ${gflops.toFixed(1).padStart(8)}  ${(100 * c.gpuFraction).toFixed(0).padStart(12)}% of ${c.kernels}   ${c.cpuOps.join(', ') || '-'}`);
+        rows.push({ model: name, precision, ...c, gflops });
+      }
+    }
+  }
+  mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench', 'results', `hlip-${EP}.json`), `${JSON.stringify({ ep: EP, adapter: probe?.adapter, rows }, null, 1)}\n`);
+}
+
 function main() {
+  if (EP !== 'cpu') return mainAccelerated();
   console.log(`bench:hlip on ${cpus().length} CPU(s) (${cpus()[0]?.model}), ${THREADS} ORT threads, load ${loadavg()[0].toFixed(2)}, precisions ${PRECISIONS.join(', ')}`);
   const rows: Record<string, unknown>[] = [];
   const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
