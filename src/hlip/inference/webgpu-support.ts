@@ -2,7 +2,7 @@
  * What onnxruntime's WebGPU execution provider (1.30) needs around it: the environment Dawn's Vulkan drivers read, and
  * the nodes it registers but cannot run correctly, which are pinned to the CPU provider (its `forceCpuNodeNames`).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -18,6 +18,7 @@ export function prepareGpuEnvironment(env: NodeJS.ProcessEnv = process.env): str
   if (env.XDG_RUNTIME_DIR || !isMainThread || process.platform !== 'linux') return undefined;
   const dir = mkdtempSync(join(tmpdir(), 'hlip-xdg-')); // created 0700, as the variable requires
   env.XDG_RUNTIME_DIR = dir;
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
 
