@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type LoadedModel, openModel } from '../hlip/classify/study-classifier';
 import { HlipEngine } from '../hlip/inference/engine';
 import { convertModel } from '../hlip/convert/model-converter';
-import { type ModelEntry, ModelCatalogue, towersAt } from '../hlip/models/model-catalogue';
+import { type ModelEntry, ModelCatalogue, precisionWarning, towersAt } from '../hlip/models/model-catalogue';
 import { resolveProviders } from '../hlip/inference/onnx-sessions';
 import { listsWebgpu } from '../hlip/inference/provider-order';
 import { type CliOptions, UsageError } from './options';
@@ -41,6 +41,8 @@ export async function openModelRuntime(o: CliOptions, needText = true): Promise<
     // Always said, even with --json: which provider ran is part of the result's provenance.
     if (fb) process.stderr.write(`hlip: execution provider fallback: ${fb.reason}\n`);
     if (entry.manifest.untrained) log('hlip: this model has UNTRAINED (random) weights: its scores are meaningless.');
+    const pw = precisionWarning(entry, o.precision);
+    if (pw) log(`hlip: ${pw}`);
     return { entry, model: openModel(catalogue, entry), engine };
   } catch (e) {
     await engine.dispose();

@@ -10,7 +10,7 @@ import { writeDemoModel } from '../hlip/demo/demo-model';
 import { CancelledError, HlipEngine } from '../hlip/inference/engine';
 import { listsWebgpu, resolveProviders } from '../hlip/inference/provider-order';
 import { downloadModel } from '../hlip/models/download';
-import { type ModelEntry, ModelCatalogue, towersAt } from '../hlip/models/model-catalogue';
+import { type ModelEntry, ModelCatalogue, precisionWarning, towersAt } from '../hlip/models/model-catalogue';
 import { isPrecision, type Precision } from '../hlip/graph/precision';
 import { ImportCancelled, importInChildProcess } from './import-process';
 import { setting } from './settings';
@@ -86,7 +86,11 @@ export class ModelManager implements vscode.Disposable {
    */
   private async towersAt(entry: ModelEntry, precision: Precision): Promise<{ visualPath: string; textPath?: string }> {
     const ready = towersAt(entry, precision);
-    if (ready) return ready;
+    if (ready) {
+      const warning = precisionWarning(entry, precision);
+      if (warning) this.log.warn(warning);
+      return ready;
+    }
     try {
       await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: `HLIP: building the ${precision} model of ${entry.manifest.name}`, cancellable: true },
@@ -101,7 +105,13 @@ export class ModelManager implements vscode.Disposable {
       this.log.warn(`No ${precision} model for ${entry.manifest.name}: ${msg}; running fp32`);
       void vscode.window.showWarningMessage(`HLIP: cannot build the ${precision} model (${msg}); running fp32.`);
     }
-    return towersAt(entry, precision) ?? towersAt(entry, 'fp32')!;
+    const built = towersAt(entry, precision);
+    const warning = built && precisionWarning(entry, precision);
+    if (warning) {
+      this.log.warn(warning);
+      void vscode.window.showWarningMessage(`HLIP: ${warning}`);
+    }
+    return built ?? towersAt(entry, 'fp32')!;
   }
 
   providers(): string[] {

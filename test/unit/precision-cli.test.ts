@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { writeDemoModel } from '../../src/hlip/demo/demo-model';
@@ -35,10 +35,16 @@ test('import --precision int8 builds the int8 towers beside fp32 once; classify 
   for (const f of ['visual.onnx', 'visual.int8.onnx', 'text.onnx', 'text.int8.onnx']) assert.ok(files.includes(f), `${f} in ${files}`);
   assert.ok(!files.some((f) => f.startsWith('.tmp')), 'no temporary folder left');
   const built = statSync(join(dir, 'visual.int8.onnx')).mtimeMs;
+  // Measured against fp32 when built, on the probe scan.
+  const check = JSON.parse(readFileSync(join(dir, 'visual.int8.check.json'), 'utf8')) as { cosine: number; bound: number };
+  console.log(`precision-cli: int8 vs fp32 image embedding cosine on the probe (demo model): ${check.cosine.toFixed(5)}`);
+  assert.ok(check.cosine > 0.9 && check.cosine <= 1 + 1e-6, `probe cosine ${check.cosine}`);
 
   const run = (precision: string): ClassifyResults => {
     const r = hlip('classify', scan, '--model', model, '--cache', cache, '--json', '--precision', precision);
     assert.equal(r.status, 0, r.stderr);
+    // A model whose int8 tower measured below the bound says so on every run.
+    assert.equal(/measured cosine .* against fp32/.test(r.stderr), precision === 'int8' && check.cosine < check.bound, r.stderr);
     return JSON.parse(r.stdout) as ClassifyResults;
   };
   const [f, q] = [run('fp32'), run('int8')];

@@ -5,7 +5,7 @@
  * score (class embeddings from the same model's text tower at the same precision), and whether the top 5 change.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
@@ -20,6 +20,7 @@ import { preprocessStudy } from '../../src/hlip/preprocess/study-input';
 import { readNifti } from '../../src/volume/nifti';
 import { gridOf, knownVariant } from '../../src/hlip/model-config';
 import { randomCheckpoint } from '../../src/hlip/demo/random-checkpoint';
+import { type ModelEntry, PRECISION_MIN_COSINE, precisionCheckFile, precisionWarning } from '../../src/hlip/models/model-catalogue';
 import { fixture, NIBABEL, ROOT } from '../fixtures';
 
 /**
@@ -28,7 +29,7 @@ import { fixture, NIBABEL, ROOT } from '../fixtures';
  * q/k scaled for sharp attention, width 48): there rounding the weights alone (float compute) already costs cosine
  * ~0.995, and full int8 measured 0.9876 at worst, so their bound is the measured one, 0.985. fp32 stays the default.
  */
-const INT8_MIN_COSINE = 0.999;
+const INT8_MIN_COSINE = PRECISION_MIN_COSINE;
 const INT8_MIN_COSINE_STRESS = 0.985;
 
 const REF = join(ROOT, '.cache', 'hlip-ref');
@@ -71,6 +72,19 @@ test('tower files per precision sit beside the fp32 ones', () => {
   assert.equal(precisionOfFile('/m/text.int8.onnx'), 'int8');
   assert.equal(precisionOfFile('/m/text.onnx'), 'fp32');
   assert.equal(precisionOfFile('/m/my.model.onnx'), 'fp32');
+});
+
+test('a model whose reduced-precision tower measured below the bound (or was never measured) gets a warning', () => {
+  const entryDir = join(dir, 'entry');
+  mkdirSync(entryDir, { recursive: true });
+  const entry = { dir: entryDir, visualPath: join(entryDir, 'visual.onnx'), manifest: { name: 'm' } } as ModelEntry;
+  assert.equal(precisionWarning(entry, 'fp32'), undefined);
+  assert.match(precisionWarning(entry, 'int8') ?? '', /was not checked against fp32/);
+  const write = (cosine: number) => writeFileSync(precisionCheckFile(entry, 'int8'), JSON.stringify({ precision: 'int8', cosine, bound: PRECISION_MIN_COSINE, probe: 'p' }));
+  write(0.9987);
+  assert.match(precisionWarning(entry, 'int8') ?? '', /measured cosine 0\.9987 against fp32 \(below 0\.999\)/);
+  write(0.9995);
+  assert.equal(precisionWarning(entry, 'int8'), undefined);
 });
 
 interface Case { case: string; checkpoint_keys: 'full' | 'visual' | 'text'; num_scans: number[] }

@@ -16,6 +16,7 @@ import type { TextConfig } from '../model-config';
 import { CATALOGUE_VERSION, type ModelCatalogue, type ModelEntry, type ModelManifest, type SetEntry, idOf, nameOf, towersAt } from '../models/model-catalogue';
 import type { CtWindow } from '../preprocess/study-input';
 import { encodeTexts } from '../text/encode-texts';
+import { measurePrecision } from './precision-check';
 import { WordPieceTokenizer } from '../text/tokenizer';
 
 export interface ConvertOptions {
@@ -74,6 +75,10 @@ async function buildPrecision(entry: ModelEntry, pathOrDir: string, precision: P
     for (const f of files) renameSync(join(tmp, f), join(entry.dir, f));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
+  }
+  if (opts.engine) {
+    opts.onProgress?.(`Checking the ${precision} image encoder against fp32`, 0.98);
+    await measurePrecision(opts.engine, entry, precision, opts.signal);
   }
   opts.onProgress?.('Model ready', 1);
 }

@@ -152,6 +152,34 @@ export function towersAt(entry: ModelEntry, precision: Precision): { visualPath:
   return { visualPath, textPath };
 }
 
+/** Reduced-precision image embeddings closer to fp32 than this count as faithful (test/unit/precision.test.ts). */
+export const PRECISION_MIN_COSINE = 0.999;
+
+/** What convert/precision-check.ts measured when an entry's reduced-precision towers were built. */
+export interface PrecisionCheck {
+  precision: Precision;
+  /** Cosine between the fp32 and reduced-precision image embeddings of the probe. */
+  cosine: number;
+  bound: number;
+  probe: string;
+}
+
+export const precisionCheckFile = (entry: ModelEntry, precision: Precision) => join(entry.dir, `visual.${precision}.check.json`);
+
+/** A sentence when the entry's `precision` towers measured below the bound (or were never measured); else undefined. */
+export function precisionWarning(entry: ModelEntry, precision: Precision): string | undefined {
+  if (precision === 'fp32') return undefined;
+  let c: PrecisionCheck;
+  try {
+    c = JSON.parse(readFileSync(precisionCheckFile(entry, precision), 'utf8')) as PrecisionCheck;
+  } catch {
+    return `The ${precision} image encoder of ${entry.manifest.name} was not checked against fp32; scores may differ from fp32.`;
+  }
+  return c.cosine < PRECISION_MIN_COSINE
+    ? `The ${precision} image encoder of ${entry.manifest.name} measured cosine ${c.cosine.toFixed(4)} against fp32 (below ${PRECISION_MIN_COSINE}): scores may differ noticeably; fp32 is exact.`
+    : undefined;
+}
+
 /** Catalogue folder name of a checkpoint: its weights' sha256 prefix. */
 export const idOf = (sha256: string) => sha256.slice(0, 16);
 
