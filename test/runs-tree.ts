@@ -8,7 +8,9 @@ import { dirname, join } from 'node:path';
 import { parsePythonJson } from '../src/runs/results';
 import { ROOT, SYSTEM_PYTHON } from './fixtures';
 
-export const RUNS_TREE = join(ROOT, '.cache', 'runs');
+/** The repository: the extension-host tests run from a bundle elsewhere and are told where it is. */
+const REPO = process.env.HLIP_REPO ?? ROOT;
+export const RUNS_TREE = join(REPO, '.cache', 'runs');
 
 export interface GeneratedRun {
   name: string;
@@ -39,7 +41,7 @@ export interface GeneratedTree {
 
 const SOURCES = ['test/oracles/make_runs.py', 'tools/hlip_ref/model.py', 'tools/hlip_ref/make_fixtures.py', 'models/hlip-variants.json'];
 
-const isFresh = (stamp: string) => existsSync(stamp) && SOURCES.every((f) => statSync(join(ROOT, f)).mtimeMs <= statSync(stamp).mtimeMs);
+const isFresh = (stamp: string) => existsSync(stamp) && SOURCES.every((f) => statSync(join(REPO, f)).mtimeMs <= statSync(stamp).mtimeMs);
 
 export function runsTree(): GeneratedTree {
   const stamp = join(RUNS_TREE, '.done');
@@ -69,7 +71,7 @@ function withLock(lock: string, f: () => unknown): void {
 /** Written in place (params.txt holds absolute paths, as the trainer's does); the stamp last, so a cut-short run is redone. */
 function generate(stamp: string): void {
   rmSync(RUNS_TREE, { recursive: true, force: true });
-  execFileSync(SYSTEM_PYTHON, [join(ROOT, 'test', 'oracles', 'make_runs.py'), RUNS_TREE], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(SYSTEM_PYTHON, [join(REPO, 'test', 'oracles', 'make_runs.py'), RUNS_TREE], { stdio: ['ignore', 'pipe', 'pipe'] });
   writeFileSync(stamp, new Date().toISOString());
 }
 

@@ -1,6 +1,6 @@
 /** `hlip runs <logs-dir>...`: training runs, their epochs and settings, what differs between them, last metrics. */
-import { describeWeights, diffRuns, discover, lastResults, weightsSummary, type Run, type WeightsInfo } from '../runs';
-import type { EpochFile, RunProblem } from '../runs/types';
+import { describeWeights, diffRuns, discover, lastResults, newestComplete, weightsSummary, type Run, type WeightsInfo } from '../runs';
+import type { RunProblem } from '../runs/types';
 import { CodedError } from '../shared/coded-error';
 import type { CliOptions } from './options';
 
@@ -11,10 +11,6 @@ export const formatBytes = (n: number): string =>
   n >= 1 << 30 ? `${(n / (1 << 30)).toFixed(2)} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`;
 
 const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
-
-/** The newest complete epoch file: what the run's weights are described from. */
-export const newestComplete = (run: Pick<Run, 'epochs'>): EpochFile | undefined =>
-  [...run.epochs].reverse().find((e) => e.complete && e.kind === 'epoch') ?? run.epochs.find((e) => e.complete && e.kind === 'latest');
 
 /** Weights of the newest complete epoch, or the reason they cannot be described (never throws). */
 export async function runWeights(run: Run): Promise<{ weights?: WeightsInfo; problem?: RunProblem }> {

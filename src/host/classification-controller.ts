@@ -124,14 +124,7 @@ export class ClassificationController implements ViewerRequestHandler {
   /** Overlays a map on the scan the viewer shows (or the first classified scan when it shows another volume). */
   async showMap(session: ViewerSession, map: MapRequest): Promise<void> {
     const { c, model, engine } = await this.classified(session);
-    const values = await tokenValues(c, map, model, engine);
-    const study = await session.studyData();
-    const s = Math.max(0, c.scans.findIndex((x) => x.volumeIndex === session.shownVolume));
-    const vol = fromTransfer(study.volumes[c.scans[s].volumeIndex]);
-    const data = scanMap(c, values, s, vol);
-    const range = prepareOverlay(data);
-    const meta = { ...volumeMeta(vol), dataType: 'float32' as const, rescale: null, frames: 1, range, header: [], warnings: [] };
-    await session.post({ type: 'overlay', name: mapLabel(map, c.scans[s].name), meta, data: data.buffer as ArrayBuffer });
+    await overlayMap(session, c, model, engine, map);
   }
 
   /** The saved prompts as their own ranked set ("My prompts"), replacing an older one. */
@@ -172,4 +165,20 @@ export class ClassificationController implements ViewerRequestHandler {
     this.log.info(`Results exported to ${target.fsPath}`);
     return target.fsPath;
   }
+}
+
+/**
+ * Puts a classification's map in a viewer: on the scan it shows (or the first classified scan when it shows another
+ * volume). Also used for the checkpoints of Compare Checkpoints (their own classification, model and engine);
+ * `prefix` names the map's source in the overlay's title.
+ */
+export async function overlayMap(session: ViewerSession, c: Classification, model: LoadedModel, engine: HlipEngine, map: MapRequest, prefix = ''): Promise<void> {
+  const values = await tokenValues(c, map, model, engine);
+  const study = await session.studyData();
+  const s = Math.max(0, c.scans.findIndex((x) => x.volumeIndex === session.shownVolume));
+  const vol = fromTransfer(study.volumes[c.scans[s].volumeIndex]);
+  const data = scanMap(c, values, s, vol);
+  const range = prepareOverlay(data);
+  const meta = { ...volumeMeta(vol), dataType: 'float32' as const, rescale: null, frames: 1, range, header: [], warnings: [] };
+  await session.post({ type: 'overlay', name: `${prefix}${mapLabel(map, c.scans[s].name)}`, meta, data: data.buffer as ArrayBuffer });
 }

@@ -5,6 +5,7 @@ import { registerCommands } from './commands';
 import { VolumeEditorProvider } from './editor';
 import { registerFirstRun } from './first-run';
 import { ModelManager } from './model-manager';
+import { type RunsApi, registerRuns } from './runs/runs-commands';
 import { type HostServices, ViewerSession } from './session';
 
 export interface HlipApi {
@@ -13,6 +14,8 @@ export interface HlipApi {
   onDidReceive: typeof ViewerSession.onDidReceive;
   /** HLIP state per viewer (classification results), for tests. */
   hlip: ClassificationController;
+  /** The HLIP Runs view and the Compare panels, for tests and the runs benchmark. */
+  runs: RunsApi;
 }
 
 export function activate(context: vscode.ExtensionContext): HlipApi {
@@ -23,8 +26,10 @@ export function activate(context: vscode.ExtensionContext): HlipApi {
   const models = new ModelManager(context, log, dist('hlip-worker.js'), dist('cli.js'));
   const classification = new ClassificationController(context, models, log);
   const host: HostServices = { extensionUri: context.extensionUri, log, status, workerScript: dist('volume-worker.js'), requests: classification };
+  const runs = registerRuns(context, log, models, classification, { workerScript: dist('hlip-worker.js'), cliScript: dist('cli.js') });
+  context.subscriptions.push(...runs.disposables);
   context.subscriptions.push(log, status, models, ...VolumeEditorProvider.register(host), ...registerCommands(host, models, classification), ...registerFirstRun(context, models, dist('cli.js'), log));
-  return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip: classification };
+  return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip: classification, runs: runs.api };
 }
 
 export function deactivate(): void {}

@@ -1,6 +1,6 @@
 /** Training runs (open_clip / HLIP logs trees): discovery, settings, metrics, epoch files, weights, diffs. */
 export { discover, type Discovery, type LooseCheckpoint, type ModelFolder } from './discover';
-export { loadRun, loadTrainLog, lastResults, globalBatch, type Run } from './run';
+export { loadRun, loadTrainLog, lastResults, globalBatch, newestComplete, type Run } from './run';
 export { listEpochs, incompleteReason } from './epochs';
 export { parseParams, modalityOf } from './params';
 export { parseOutLog, parseTrainLine, parseEvalLine, type OutLog } from './out-log';

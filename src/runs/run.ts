@@ -145,3 +145,7 @@ export function unreadableRun(dir: string, e: unknown): Run {
     metricKeys: [], updatedMs: 0, problems: [{ code: 'UNREADABLE', message: `The run folder cannot be read (${why}).`, file: dir }],
   };
 }
+
+/** The newest complete epoch file (numbered first, else epoch_latest.pt): what a run's weights are described from. */
+export const newestComplete = (run: Pick<Run, 'epochs'>): EpochFile | undefined =>
+  [...run.epochs].reverse().find((e) => e.complete && e.kind === 'epoch') ?? run.epochs.find((e) => e.complete && e.kind === 'latest');
