@@ -127,7 +127,7 @@ export class ModelManager implements vscode.Disposable {
   async showEngineStatus(engine?: HlipEngine, entry = this.loaded?.entry): Promise<void> {
     if (!entry) return;
     const info = (engine ?? (await this.engine())).info.visual;
-    const provider = info?.provider ?? 'cpu';
+    const provider = info?.adapter ? `${info.provider} (${info.adapter})` : info?.provider ?? 'cpu';
     const precision = info?.precision ?? 'fp32';
     this.statusItem.text = `$(hubot) ${entry.manifest.untrained ? 'demo (untrained)' : entry.manifest.name} · ${provider}${precision === 'fp32' ? '' : ` · ${precision}`}${info?.fallback ? ' $(warning)' : ''}`;
     this.statusItem.tooltip = `HLIP model ${entry.manifest.name} (${entry.manifest.visual.name}) on ${provider}, ${precision}` +

@@ -20,6 +20,7 @@ import { GraphBuilder } from '../../src/hlip/graph/builder';
 import { DataType } from '../../src/hlip/graph/onnx-proto';
 import { findSwiftShaderIcd, probeGpuAdapter } from '../../src/hlip/inference/gpu-adapter';
 import { fractionOn, type NodePlacement, opsOn, profiledRun, profilingOptions } from '../../src/hlip/inference/node-placement';
+import { HlipEngine } from '../../src/hlip/inference/engine';
 import { createSession } from '../../src/hlip/inference/onnx-sessions';
 import { ROOT } from '../fixtures';
 
@@ -96,6 +97,26 @@ describe('WebGPU through SwiftShader', () => {
     assert.equal(listed.adapter?.software, true);
     assert.deepEqual(listed.cpuNodes, [`${detectModelSpec(ckpt).visual!.depth} MultiHeadAttention (wrong on software adapters)`]);
     await listed.session.release();
+  });
+
+  test('through the inference worker: the listed webgpu loads and names its adapter; the default order skips it', async (t) => {
+    if (!needSwiftShader(t)) return;
+    const path = join(dir, 'rules.visual.onnx'); // built by the test above
+    if (!existsSync(path)) return t.skip('needs the model of the previous test');
+    const workerScript = join(ROOT, 'src/hlip/inference/inference-worker.ts');
+    const listed = await HlipEngine.start({ workerScript, providers: ['webgpu', 'cpu'], softwareGpu: true });
+    const implicit = await HlipEngine.start({ workerScript, providers: ['webgpu', 'cpu'] });
+    try {
+      const a = await listed.load({ visualPath: path });
+      assert.equal(a.visual?.provider, 'webgpu');
+      assert.equal(a.visual?.adapter, 'SwiftShader (software)');
+      const b = await implicit.load({ visualPath: path });
+      assert.equal(b.visual?.provider, 'cpu');
+      assert.match(b.visual?.fallback?.reason ?? '', /software GPU adapter/);
+    } finally {
+      await listed.dispose();
+      await implicit.dispose();
+    }
   });
 
   test('no Vulkan driver: webgpu falls back to cpu with the reason', (t) => {

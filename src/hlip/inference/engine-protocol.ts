@@ -43,6 +43,8 @@ export interface OutTensor {
 
 export interface TowerInfo {
   provider: string;
+  /** webgpu: the GPU adapter it runs on (gpu-adapter.ts), "(software)" when it is one. */
+  adapter?: string;
   /** fp32 or a reduced precision (graph/precision.ts), from the loaded file. */
   precision?: Precision;
   fallback?: SessionFallback;

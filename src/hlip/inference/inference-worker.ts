@@ -27,8 +27,9 @@ const post = (m: EngineReply, transfer: ArrayBuffer[] = []) => (parentPort ? par
 async function openTower(id: number, stage: string, path: string, req: LoadRequest): Promise<Tower> {
   post({ type: 'progress', id, stage, fraction: 0 });
   const t0 = performance.now();
-  const { session, provider, fallback } = await createSession(path, req.providers, { intraOpThreads: req.intraOpThreads, softwareGpu: req.softwareGpu });
-  const info: TowerInfo = { provider, fallback, inputs: [...session.inputNames], outputs: [...session.outputNames], loadMs: performance.now() - t0 };
+  const { session, provider, fallback, adapter } = await createSession(path, req.providers, { intraOpThreads: req.intraOpThreads, softwareGpu: req.softwareGpu });
+  const gpu = adapter ? `${adapter.name}${adapter.software ? ' (software)' : ''}` : undefined;
+  const info: TowerInfo = { provider, ...(gpu ? { adapter: gpu } : {}), fallback, inputs: [...session.inputNames], outputs: [...session.outputNames], loadMs: performance.now() - t0 };
   post({ type: 'progress', id, stage, fraction: 1 });
   return { session, info };
 }
