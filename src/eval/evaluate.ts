@@ -174,7 +174,9 @@ export async function evaluate(req: EvalRequest): Promise<{ record: EvalRecord; 
 
   const cache = new EmbeddingCache(req.cache);
   const log = req.log ?? (() => {});
-  const engine = await HlipEngine.start({ workerScript: req.workerScript, providers: req.providers });
+  // Started on first use: a fully cached run never needs an inference worker.
+  let started: HlipEngine | undefined;
+  const engine = async () => (started ??= await HlipEngine.start({ workerScript: req.workerScript, providers: req.providers }));
   const labelsList = modelLabels(req.models);
   const models: ModelResult[] = [];
   const stats: RunStats = { models: [], studiesPerSecond: 0 };
@@ -200,11 +202,12 @@ export async function evaluate(req: EvalRequest): Promise<{ record: EvalRecord; 
           if (emb) cached++;
           else {
             const x = await input.load();
+            const e = await engine();
             if (!loaded) {
-              await engine.load({ visualPath: m.visualOnnx });
+              await e.load({ visualPath: m.visualOnnx });
               loaded = true;
             }
-            const out = await engine.encodeImage(x.data, x.shape, { signal: req.signal });
+            const out = await e.encodeImage(x.data, x.shape, { signal: req.signal });
             emb = out.embedding.data.slice(0, out.embedding.dims[2]);
             cache.put(m.record.visualHash, pp, input.hash, emb);
             computed++;
@@ -223,7 +226,7 @@ export async function evaluate(req: EvalRequest): Promise<{ record: EvalRecord; 
       stats.models.push({ label, computed, cached, built: m.built, seconds: (performance.now() - tm) / 1000 });
     }
   } finally {
-    await engine.dispose();
+    await started?.dispose();
   }
   stats.studiesPerSecond = total / Math.max((performance.now() - t0) / 1000, 1e-9);
   // Skips in one order whatever the run: by CSV row, then name (a merge sorts the same way).

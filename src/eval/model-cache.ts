@@ -115,7 +115,7 @@ const promptsHash = (set: EvalSetId, vocabHash: string) => createHash('sha256').
  * only the missing pieces are built (the image tower; the text tower and the set's prompts when the class embeddings
  * of this text tower are missing).
  */
-export async function prepareEvalModel(cache: string, path: string, set: EvalSetId, engine: HlipEngine, opts: { vocab?: string; log?: (s: string) => void } = {}): Promise<EvalModel> {
+export async function prepareEvalModel(cache: string, path: string, set: EvalSetId, engine: () => Promise<HlipEngine>, opts: { vocab?: string; log?: (s: string) => void } = {}): Promise<EvalModel> {
   const log = opts.log ?? (() => {});
   const sha = await rememberedSha256(cache, await weightsFile(path));
   const recordPath = join(cache, 'checkpoints', `${sha}.json`);
@@ -194,8 +194,9 @@ export async function prepareEvalModel(cache: string, path: string, set: EvalSet
       }
     }
     log(`embedding the ${set} prompts`);
-    await engine.load({ textPath: textOnnx });
-    const classes = await embedSetClasses(engine, new WordPieceTokenizer(vocab), r.text!, zeroShotSet(set));
+    const e = await engine();
+    await e.load({ textPath: textOnnx });
+    const classes = await embedSetClasses(e, new WordPieceTokenizer(vocab), r.text!, zeroShotSet(set));
     writeAtomic(classesPath, new Uint8Array(classes.buffer, classes.byteOffset, classes.byteLength));
     built.push('text');
   }

@@ -136,13 +136,45 @@ export function predictionsCsv(record: EvalRecord, m: ModelResult): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Output files of a whole evaluation: record.json, metrics.json, predictions.csv (one model) or predictions-<label>.csv. */
+export interface ScoredStudy {
+  study: string;
+  logit: number;
+}
+
+/** Per checkpoint and class: the k highest-scored negatives and the k lowest-scored positives (error analysis). */
+export type ErrorAnalysis = Record<string, Record<string, { highestNegatives: ScoredStudy[]; lowestPositives: ScoredStudy[] }>>;
+
+export function errorAnalysis(record: EvalRecord, k = 10): ErrorAnalysis {
+  const labels = new Map(record.studies.map((s) => [s.study, s.labels]));
+  const out: ErrorAnalysis = {};
+  for (const m of record.models) {
+    const per: ErrorAnalysis[string] = {};
+    record.classes.forEach((name, c) => {
+      const scored = m.rows.map((r) => ({ study: r.study, logit: r.logits[c], positive: labels.get(r.study)![c] === 1 }));
+      // Ties broken by study name, so the lists do not depend on the order rows arrived in.
+      const by = (sign: number) => (a: { study: string; logit: number }, b: { study: string; logit: number }) => sign * (a.logit - b.logit) || (a.study < b.study ? -1 : 1);
+      const pick = (xs: typeof scored) => xs.slice(0, k).map(({ study, logit }) => ({ study, logit }));
+      per[name] = {
+        highestNegatives: pick(scored.filter((x) => !x.positive).sort(by(-1))),
+        lowestPositives: pick(scored.filter((x) => x.positive).sort(by(1))),
+      };
+    });
+    out[m.label] = per;
+  }
+  return out;
+}
+
+/**
+ * Output files of a whole evaluation: record.json, metrics.json, errors.json (error analysis), predictions.csv (one
+ * model) or predictions-<label>.csv.
+ */
 export function writeReport(record: EvalRecord, outDir: string, opts: ReportOptions = {}): { metrics: string; predictions: string[]; report: MetricsReport } {
   mkdirSync(outDir, { recursive: true });
   writeRecord(record, outDir);
   const report = buildReport(record, opts);
   const metrics = join(outDir, 'metrics.json');
   writeFileSync(metrics, `${JSON.stringify(report, null, 1)}\n`);
+  writeFileSync(join(outDir, 'errors.json'), `${JSON.stringify(errorAnalysis(record))}\n`);
   const predictions = record.models.map((m) => {
     const f = join(outDir, record.models.length === 1 ? 'predictions.csv' : `predictions-${m.label.replace(/[^\w.-]+/g, '_')}.csv`);
     writeFileSync(f, predictionsCsv(record, m));

@@ -1,6 +1,6 @@
 """Evaluation data in HLIP's layout, written with Debian's python3-torch, and a raw-layout twin (NIfTI via nibabel).
 
-usage: make_eval_data.py OUT SET N D H W SEED [--bad]
+usage: make_eval_data.py OUT SET N D H W SEED [--bad] [--no-raw]
   OUT/hlip/<study>/<scan>/img.pt   uint8 [D, H, W] saved with torch.save (mri, ct, ctrate)
   OUT/hlip/<study>/<file>.pt       uint8 [d, h, w] of varying size, some 4-D (pubbrain5: the loader resizes)
   OUT/hlip/RSNA_<study>/<uid>/<file>.pt  (rsna: one or two series per row)
@@ -19,6 +19,7 @@ import torch
 
 out, set_id, n, D, H, W, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
 bad = "--bad" in sys.argv
+with_raw = "--no-raw" not in sys.argv
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 classes = json.load(open(os.path.join(root, "models", "zeroshot.json")))["sets"][set_id]["classnames"]
 rng = np.random.default_rng(seed)
@@ -66,7 +67,7 @@ for i in range(n):
             else:
                 os.makedirs(os.path.join(sdir, name), exist_ok=True)
                 torch.save(torch.from_numpy(volume((D, H, W))), os.path.join(sdir, name, "img.pt"))
-            if not uid:
+            if not uid and with_raw:
                 os.makedirs(os.path.join(raw, study), exist_ok=True)
                 vol = volume((W + 8, H + 8, D + 4)).astype(np.float32)  # x, y, z in NIfTI order
                 nib.save(nib.Nifti1Image(vol, np.diag([1.0, 1.0, 1.2, 1.0])), os.path.join(raw, study, f"{name}.nii.gz"))

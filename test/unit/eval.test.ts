@@ -7,8 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readSafetensors, writeSafetensors } from '../../src/hlip/checkpoint';
+import type { HostTensor } from '../../src/hlip/checkpoint/tensor';
 import { after, before, test } from 'node:test';
 import { hlipStudyInput, scanFiles } from '../../src/eval/dataset/hlip-layout';
 import { parseCsv } from '../../src/eval/dataset/labels-csv';
@@ -97,6 +99,36 @@ test('hlip eval: two checkpoints, HLIP\'s keys with intervals and a paired diffe
   assert.deepEqual(csv.slice(1).map((row) => row[0]), Array.from({ length: 10 }, (_, i) => `sub-${String(i).padStart(3, '0')}`));
   const run = json(join(unsharded, 'run.json'));
   assert.deepEqual(run.models.map((x: { computed: number }) => x.computed), [10, 10]);
+  // Error analysis: per diagnosis, negatives by descending logit and positives by ascending logit.
+  const errors = json(join(unsharded, 'errors.json'))['vit_base_multiscan_h2_token1176']['brain tumor'];
+  const col = csv[0].indexOf('brain tumor');
+  const logit = (study: string) => Number(csv.find((row) => row[0] === study)![col]);
+  const neg = errors.highestNegatives.map((x: { study: string }) => logit(x.study));
+  assert.ok(neg.length > 0 && neg.every((v: number, i: number) => i === 0 || v <= neg[i - 1]));
+  assert.ok(errors.lowestPositives.length > 0);
+});
+
+test('content-keyed caches: a new image tower with a known (frozen) text tower converts only the image side; the same towers in another file convert and compute nothing', async () => {
+  const M3 = join(REF, 'vit_base_multiscan_h3_token1176', 'model.safetensors');
+  const [a, c] = [await readSafetensors(M1), await readSafetensors(M3)];
+  const write = (name: string, tensors: Map<string, HostTensor>, config: string) => {
+    const dir = join(work, name);
+    mkdirSync(dir);
+    writeSafetensors(join(dir, 'model.safetensors'), tensors);
+    copyFileSync(join(dirname(config), 'open_clip_config.json'), join(dir, 'open_clip_config.json'));
+    copyFileSync(join(dirname(M1), 'vocab.txt'), join(dir, 'vocab.txt'));
+    return join(dir, 'model.safetensors');
+  };
+  const epochB = write('epoch-b', new Map([...c.tensors].filter(([k]) => !k.startsWith('text.')).concat([...a.tensors].filter(([k]) => k.startsWith('text.')))), M3);
+  const resaved = write('resaved', new Map([...a.tensors, ['step', { dtype: 'float32', shape: [1], data: Float32Array.of(7) }]]), M1);
+  const stats = async (model: string) => {
+    const out = join(work, `${model.split('/').slice(-2)[0]}-out`);
+    ok(await hlip('eval', '--model', model, '--data', join(mri, 'hlip'), '--labels', join(mri, 'labels.csv'), '--set', 'mri', '--out', out, '--cache', unshardedCache, '--draws', '10'));
+    const r = json(join(out, 'run.json')).models[0];
+    return [r.built, r.computed, r.cached];
+  };
+  assert.deepEqual(await stats(epochB), [['visual'], 10, 0]);
+  assert.deepEqual(await stats(resaved), [[], 0, 10]);
 });
 
 test('a CSV that lacks class columns is refused naming them', async () => {
