@@ -46,9 +46,16 @@ export type HostMessage =
   | { type: 'results'; results: ClassifyResults }
   /** The user's saved prompts (a persistent, user-defined set). */
   | { type: 'savedPrompts'; prompts: string[] }
-  | { type: 'study'; name: string; entries: StudyEntry[]; warnings: string[] }
-  /** A volume to show now from its centre planes; the voxels follow as 'chunk' messages. */
-  | { type: 'volume'; index: number; meta: VolumeMeta; preview: CenterPlanes }
+  /** The study's volumes (may come after the first volume started streaming); `marks`: host timings (epoch ms). */
+  | { type: 'study'; name: string; entries: StudyEntry[]; warnings: string[]; marks?: Record<string, number> }
+  /**
+   * A volume to show now; its voxels follow as 'chunk' messages. With `preview` it paints at once from its centre
+   * planes; without, it is still being read: chunks come in any order, the centre axial slice first, and its range is
+   * that of the voxels read so far until a 'planes' message brings the final one.
+   */
+  | { type: 'volume'; index: number; meta: VolumeMeta; preview?: CenterPlanes }
+  /** A streamed volume is read: its centre planes (all three paint before the last chunk) and its final range. */
+  | { type: 'planes'; index: number; preview: CenterPlanes; range: [number, number] }
   /** Voxel bytes [offset, offset + data.byteLength) of the stored array of volume `index`. */
   | { type: 'chunk'; index: number; offset: number; data: ArrayBuffer; done: boolean }
   | { type: 'overlay'; name: string; meta: VolumeMeta; data: ArrayBuffer }
@@ -151,7 +158,9 @@ export function parseHostMessage(x: unknown): HostMessage | undefined {
     case 'study':
       return Array.isArray(x.entries) ? (x as HostMessage) : undefined;
     case 'volume':
-      return isObj(x.meta) && isObj(x.preview) && Array.isArray(x.preview.planes) ? (x as HostMessage) : undefined;
+      return isObj(x.meta) && (x.preview === undefined || (isObj(x.preview) && Array.isArray(x.preview.planes))) ? (x as HostMessage) : undefined;
+    case 'planes':
+      return isInt(x.index) && isObj(x.preview) && Array.isArray(x.preview.planes) && Array.isArray(x.range) ? (x as HostMessage) : undefined;
     case 'chunk':
       return isInt(x.index) && isInt(x.offset, 0, Number.MAX_SAFE_INTEGER) && x.data instanceof ArrayBuffer ? (x as HostMessage) : undefined;
     case 'overlay':

@@ -1,50 +1,66 @@
 /**
- * A received volume prepared for display: typed voxels, the canonical (RAS) walk, and how stored values become the
- * integer pixels cornerstone's lookup tables need (floats and wide integers are quantised to 16 bits).
+ * A received volume prepared for display: typed voxels (filled in as they arrive), the canonical (RAS) walk, which
+ * stored slices are in, and painting a slice through the window into RGBA pixels.
  */
 import type { CenterPlanes, VolumeMeta, VoxelArray } from '../src/shared/volume-meta';
 import { typedVoxels } from '../src/shared/transfer';
 import { type Canonical, type Plane, canonical, extractSlice, sliceLayout } from './reslice';
+import { type Window, windowLut, windowRamp } from './windowing';
 
-export interface Quantisation {
-  /** stored -> display integer: round((stored * a) + b). Identity when a = 1, b = 0. */
-  a: number;
-  b: number;
-  /** display integer -> real value (what cornerstone's modality LUT does). */
-  slope: number;
-  intercept: number;
-  min: number;
-  max: number;
-  identity: boolean;
-}
+/** Stored types painted through a table over every value they can hold: offset of value 0 and table size. */
+const LUT_TYPES: Partial<Record<string, { offset: number; size: number }>> = {
+  uint8: { offset: 0, size: 256 },
+  int8: { offset: 128, size: 256 },
+  uint16: { offset: 0, size: 65536 },
+  int16: { offset: 32768, size: 65536 },
+};
 
-const LEVELS = 65535;
+/** The canonical axis each plane slices through (R, A, S = 0, 1, 2). */
+const THROUGH: Record<Plane, number> = { axial: 2, coronal: 1, sagittal: 0 };
 
 export class DisplayVolume {
+  private static count = 0;
+  /** Tells volumes apart in the views' caches. */
+  readonly id = DisplayVolume.count++;
   readonly data: VoxelArray;
   readonly canon: Canonical;
-  readonly q: Quantisation;
   readonly isColor: boolean;
   private sorted?: Float32Array;
+  private sortedComplete = false;
   /** Bytes of the stored array received so far (all of them when built from a whole buffer). */
   loaded: number;
+  /** Bumped on every insert: cached slices older than this are stale. */
+  version = 0;
   /** The voxel the viewer starts at: the one whose planes arrive first. */
   readonly centerVoxel: [number, number, number];
   /** Values to take window percentiles from while the volume is still arriving: the centre planes. */
-  private readonly sample?: ArrayLike<number>[];
+  private sample?: ArrayLike<number>[];
+  /** Received bytes per stored slice (index t * nz + k), to tell which slices can be shown. */
+  private readonly slabBytes?: Uint32Array;
+  private readonly slabSize: number;
+  private lut?: Uint32Array;
+  private lutKey = '';
 
-  /** A whole volume (`buffer` holds every voxel), or one that is still arriving (`preview` given, then insert()). */
-  constructor(readonly meta: VolumeMeta, buffer: ArrayBuffer, preview?: CenterPlanes) {
+  /** A whole volume (`buffer` holds every voxel), or one that is still arriving (`streaming`, then insert()). */
+  constructor(readonly meta: VolumeMeta, buffer: ArrayBuffer, preview?: CenterPlanes, streaming = !!preview) {
     this.data = typedVoxels(meta.dataType, buffer);
     this.canon = canonical(meta.affine, meta.dims);
     this.isColor = meta.dataType === 'rgb24';
-    this.q = this.quantisation();
-    this.loaded = preview ? 0 : buffer.byteLength;
-    this.centerVoxel = preview?.center ?? (meta.dims.map((n) => n >> 1) as [number, number, number]);
-    if (preview) {
-      this.sample = preview.planes.map((p) => typedVoxels(meta.dataType, p));
-      this.insertPlanes(preview);
-    }
+    const [nx, ny, nz] = meta.dims;
+    this.slabSize = nx * ny * this.data.BYTES_PER_ELEMENT * (this.isColor ? 3 : 1);
+    this.loaded = streaming ? 0 : buffer.byteLength;
+    if (streaming) this.slabBytes = new Uint32Array(nz * meta.frames);
+    this.centerVoxel = preview?.center ?? [nx >> 1, ny >> 1, nz >> 1];
+    if (preview) this.addCenterPlanes(preview);
+  }
+
+  /** The three planes through the centre voxel, all final (they show before the rest), and the final range if known. */
+  addCenterPlanes(preview: CenterPlanes, range?: [number, number]): void {
+    this.sample = preview.planes.map((p) => typedVoxels(this.meta.dataType, p));
+    this.insertPlanes(preview);
+    if (range) this.meta.range = range;
+    this.sorted = undefined; // percentiles from the planes now
+    this.version++;
   }
 
   get complete(): boolean {
@@ -55,6 +71,31 @@ export class DisplayVolume {
   insert(offset: number, bytes: ArrayBuffer): void {
     new Uint8Array(this.data.buffer, this.data.byteOffset).set(new Uint8Array(bytes), offset);
     this.loaded += bytes.byteLength;
+    this.version++;
+    const counts = this.slabBytes;
+    if (!counts) return;
+    const s = this.slabSize;
+    for (let at = offset, end = offset + bytes.byteLength; at < end; ) {
+      const slab = Math.floor(at / s);
+      const next = Math.min(end, (slab + 1) * s);
+      counts[slab] += next - at;
+      at = next;
+    }
+  }
+
+  private slabReady(index: number): boolean {
+    return !this.slabBytes || this.slabBytes[index] >= this.slabSize;
+  }
+
+  /** Whether every voxel a plane's slice shows has arrived (the centre planes of a preview count as arrived). */
+  planeReady(plane: Plane, slice: number, frame: number): boolean {
+    if (!this.slabBytes || this.complete) return true;
+    const c = this.canon;
+    const w = THROUGH[plane];
+    if (this.sample && slice === voxelToCanonicalAxis(c, this.centerVoxel, w) && frame === 0) return true;
+    if (c.axis[w] !== 2) return false; // the slice cuts across stored slices: needs them all
+    const k = c.flip[w] ? c.size[w] - 1 - slice : slice;
+    return this.slabReady(frame * this.dims[2] + k);
   }
 
   private insertPlanes({ center, planes }: CenterPlanes): void {
@@ -67,25 +108,6 @@ export class DisplayVolume {
     for (let k = 0, o = 0; k < nz; k++) for (let j = 0; j < ny; j++, o += c) this.data.set(pi.subarray(o, o + c), at(center[0], j, k));
   }
 
-  /** Display integers from the stored range (known from the header side, so no pass over arriving data). */
-  private quantisation(): Quantisation {
-    const slope = this.meta.rescale?.slope ?? 1;
-    const intercept = this.meta.rescale?.intercept ?? 0;
-    const t = this.meta.dataType;
-    const [r0, r1] = this.meta.range;
-    let lo = (r0 - intercept) / slope;
-    let hi = (r1 - intercept) / slope;
-    if (lo > hi) [lo, hi] = [hi, lo];
-    if (!Number.isFinite(lo) || !Number.isFinite(hi)) [lo, hi] = [0, 0];
-    if (t !== 'float32' && t !== 'float64') [lo, hi] = [Math.round(lo), Math.round(hi)];
-    const integer = t !== 'float32' && t !== 'float64';
-    if (integer && hi - lo <= LEVELS) return { a: 1, b: 0, slope, intercept, min: lo, max: hi, identity: true };
-    // Map [lo, hi] stored onto [0, LEVELS]; keep real values through slope/intercept.
-    const span = hi - lo || 1;
-    const a = LEVELS / span;
-    return { a, b: -lo * a, slope: (span / LEVELS) * slope, intercept: lo * slope + intercept, min: 0, max: LEVELS, identity: false };
-  }
-
   get dims() {
     return this.meta.dims;
   }
@@ -94,33 +116,52 @@ export class DisplayVolume {
     return sliceLayout(this.canon, plane, radiological);
   }
 
-  /** Display pixels of one slice: integers for grey (Int32Array), RGBA bytes for colour. */
-  slicePixels(plane: Plane, radiological: boolean, slice: number, frame: number): { pixels: Int32Array | Uint8ClampedArray; width: number; height: number } {
-    const lay = this.layout(plane, radiological);
-    const n = lay.width * lay.height;
-    if (this.isColor) {
-      const rgb = new Uint8Array(n * 3);
-      extractSlice(this.canon, this.dims, this.data, plane, radiological, slice, rgb, frame, 3);
-      const rgba = new Uint8ClampedArray(n * 4);
-      for (let i = 0; i < n; i++) {
-        rgba[4 * i] = rgb[3 * i];
-        rgba[4 * i + 1] = rgb[3 * i + 1];
-        rgba[4 * i + 2] = rgb[3 * i + 2];
-        rgba[4 * i + 3] = 255;
-      }
-      return { pixels: rgba, width: lay.width, height: lay.height };
-    }
-    const out = new Int32Array(n);
-    if (this.q.identity) {
-      extractSlice(this.canon, this.dims, this.data, plane, radiological, slice, out, frame);
-    } else {
-      const real = new Float64Array(n);
-      extractSlice(this.canon, this.dims, this.data, plane, radiological, slice, real, frame);
-      const { a, b } = this.q;
-      for (let i = 0; i < n; i++) out[i] = Number.isFinite(real[i]) ? Math.round(real[i] * a + b) : 0;
-    }
-    return { pixels: out, width: lay.width, height: lay.height };
+  /** Stored values of one slice, into `out` (reused by the caller; RGB interleaved for colour). */
+  extract(plane: Plane, radiological: boolean, slice: number, frame: number, out: VoxelArray): void {
+    extractSlice(this.canon, this.dims, this.data, plane, radiological, slice, out, frame, this.isColor ? 3 : 1);
   }
+
+  /** A stored-type array for one slice of a plane (the caller keeps and reuses it). */
+  sliceBuffer(width: number, height: number, old?: VoxelArray): VoxelArray {
+    const n = width * height * (this.isColor ? 3 : 1);
+    if (old && old.length === n) return old;
+    const Ctor = this.data.constructor as new (n: number) => VoxelArray;
+    return new Ctor(n);
+  }
+
+  /** Windowed RGBA words of a slice's stored values (`values` from extract) through `palette` (256 words). */
+  paint(values: VoxelArray, w: Window, palette: Uint32Array, out: Uint32Array): void {
+    const n = out.length;
+    if (this.isColor) {
+      // The window applies to each channel; the colour map does not.
+      const ramp = windowRamp(w, 1, 0);
+      const t = new Uint8Array(256);
+      for (let i = 0; i < 256; i++) t[i] = Math.max(0, Math.min(255, Math.round(i * ramp.a + ramp.b)));
+      for (let i = 0, o = 0; i < n; i++, o += 3) out[i] = 0xff000000 | (t[values[o + 2]] << 16) | (t[values[o + 1]] << 8) | t[values[o]];
+      return;
+    }
+    const r = this.meta.rescale;
+    const ramp = windowRamp(w, r?.slope ?? 1, r?.intercept ?? 0);
+    const spec = LUT_TYPES[this.meta.dataType];
+    if (spec) {
+      const key = `${ramp.a},${ramp.b}`;
+      if (!this.lut || this.lutKey !== key || this.lutPalette !== palette) {
+        this.lut = windowLut(this.lut ?? new Uint32Array(spec.size), spec.offset, ramp, palette);
+        this.lutKey = key;
+        this.lutPalette = palette;
+      }
+      const lut = this.lut;
+      const off = spec.offset;
+      for (let i = 0; i < n; i++) out[i] = lut[values[i] + off];
+      return;
+    }
+    const { a, b } = ramp;
+    for (let i = 0; i < n; i++) {
+      const t = values[i] * a + b;
+      out[i] = palette[t >= 0 ? (t >= 255 ? 255 : Math.round(t)) : 0]; // NaN fails t >= 0: lowest colour
+    }
+  }
+  private lutPalette?: Uint32Array;
 
   /** Real value at a voxel index of a frame. */
   valueAt(i: number, j: number, k: number, frame: number): number | [number, number, number] {
@@ -132,11 +173,20 @@ export class DisplayVolume {
     return r ? v * r.slope + r.intercept : v;
   }
 
-  /** Real value at a fraction of the sorted voxel values (for automatic windowing). Sorted once, sub-sampled. */
+  /**
+   * Real value at a fraction of the sorted voxel values (for automatic windowing), from a sub-sample: while the volume
+   * arrives, of what is in (the centre planes, or the slices received); once complete, of the whole volume.
+   */
   percentile(p: number): number {
-    if (!this.sorted) {
+    if (this.percentilesStale) {
       const c = this.isColor ? 3 : 1;
-      const sources = this.sample ?? [this.data];
+      const sources: ArrayLike<number>[] = [];
+      if (this.complete || !this.slabBytes) sources.push(this.data);
+      else if (this.sample) sources.push(...this.sample);
+      else {
+        const per = this.slabSize / this.data.BYTES_PER_ELEMENT;
+        for (let s = 0; s < this.slabBytes.length; s++) if (this.slabReady(s)) sources.push(this.data.subarray(s * per, (s + 1) * per));
+      }
       const n = sources.reduce((a, s) => a + s.length / c, 0);
       const step = Math.max(1, Math.floor(n / 200_000));
       const s = new Float32Array(Math.ceil(n / step) + sources.length);
@@ -145,12 +195,25 @@ export class DisplayVolume {
       for (const src of sources) {
         for (let i = 0; i < src.length / c; i += step) {
           const v = src[c * i];
-          s[o++] = r ? v * r.slope + r.intercept : v;
+          if (v === v) s[o++] = r ? v * r.slope + r.intercept : v;
         }
       }
       this.sorted = s.subarray(0, o).sort();
+      this.sortedComplete = this.complete;
     }
-    const s = this.sorted;
+    const s = this.sorted!;
+    if (s.length === 0) return 0;
     return s[Math.min(s.length - 1, Math.max(0, Math.round(p * (s.length - 1))))];
   }
+
+  /** True when percentiles would now come from more data than last time: nothing yet, a first slice, or everything. */
+  get percentilesStale(): boolean {
+    return !this.sorted || (this.complete && !this.sortedComplete) || (this.sorted.length === 0 && this.loaded > 0);
+  }
+}
+
+/** Canonical index of a voxel along world axis w. */
+function voxelToCanonicalAxis(c: Canonical, v: readonly number[], w: number): number {
+  const x = v[c.axis[w]];
+  return c.flip[w] ? c.size[w] - 1 - x : x;
 }

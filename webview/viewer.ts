@@ -1,15 +1,17 @@
 /**
- * The three-plane viewer: state (volume, crosshair point, window, colour map, layout, overlay), rendering through
- * cornerstone, and the mouse / keyboard interactions radiologists expect (wheel and arrows scroll, drag windows,
+ * The three-plane viewer: state (volume, crosshair point, window, colour map, layout, overlay), rendering (each plane
+ * repaints its pixels only when its slice, window or colours change; see viewport.ts), and the mouse / keyboard interactions radiologists expect (wheel and arrows scroll, drag windows,
  * right-drag zooms, middle- or shift-drag pans, click moves the linked crosshair).
  */
-import * as cornerstone from 'cornerstone-core';
-import { COLORMAPS, type ColormapName, cornerstoneColormap } from './colormaps';
+import { COLORMAPS, type ColormapName, table } from './colormap-tables';
 import type { DisplayVolume } from './display';
 import type { Overlay } from './overlay';
 import { PLANES, type Plane, canonicalToVoxel, voxelToCanonical } from './reslice';
-import { type PlaneView, canonicalAt, createPlaneView, crosshairFor, drawDecorations } from './viewport';
-import { CT_PRESETS, type Window, autoWindow, dragWindow } from './windowing';
+import {
+  type PlaneView, canonicalAt, commitPixels, createPlaneView, crosshairFor, draw, fitToWindow, imageRect, overlayCanvas, panBy,
+  pixelBuffer, sizeCanvas, zoomBy,
+} from './viewport';
+import { CT_PRESETS, type Window, autoWindow, dragWindow, packedPalette } from './windowing';
 import { apply4 } from '../src/shared/geometry';
 
 export type Layout = '1x3' | '2x2' | 'single';
@@ -17,7 +19,8 @@ export const LAYOUTS: Layout[] = ['1x3', '2x2', 'single'];
 
 export interface ViewerEvents {
   cursor(text: string): void;
-  rendered(ms: number): void;
+  /** A frame was drawn: how long it took and which planes showed data that had all arrived. */
+  rendered(ms: number, painted: Plane[]): void;
 }
 
 export class Viewer {
@@ -53,7 +56,10 @@ export class Viewer {
     this.preset = vol.meta.modality === 'CT' && vol.meta.rescale ? 'brain' : 'auto';
     this.window = this.presetWindow(this.preset);
     this.grid.dataset.empty = 'false';
-    for (const v of this.views) v.fitted = v.userView = false;
+    for (const v of this.views) {
+      v.fitted = v.userView = false;
+      v.imageKey = v.sliceKey = v.overlayKey = undefined;
+    }
     this.renderAll();
   }
 
@@ -125,13 +131,20 @@ export class Viewer {
 
   private resize(): void {
     for (const v of this.views) {
-      if (v.element.parentElement!.hidden || !cornerstone.getEnabledElement(v.element).image) continue;
-      cornerstone.resize(v.element, !v.userView);
+      if (v.element.parentElement!.hidden || !sizeCanvas(v)) continue;
+      if (!v.userView && v.imageKey) fitToWindow(v);
+      draw(v);
     }
   }
 
   renderAll(): void {
     for (const v of this.views) this.pending.add(v);
+    this.requestFrame();
+  }
+
+  /** Redraws without repainting pixels (zoom, pan): the image key is unchanged, so render() only blits. */
+  private redraw(v: PlaneView): void {
+    this.pending.add(v);
     this.requestFrame();
   }
 
@@ -142,79 +155,86 @@ export class Viewer {
     requestAnimationFrame(() => {
       this.frameRequested = false;
       const t0 = performance.now();
-      for (const v of this.pending) this.render(v);
+      // The automatic window follows the data in: from the first slices, then from the whole volume.
+      if (this.preset === 'auto' && this.vol?.percentilesStale) {
+        this.window = this.presetWindow('auto');
+        for (const v of this.views) this.pending.add(v);
+      }
+      const painted: Plane[] = [];
+      for (const v of this.pending) if (this.render(v)) painted.push(v.plane);
       this.pending.clear();
-      this.events.rendered(performance.now() - t0);
+      this.events.rendered(performance.now() - t0, painted);
     });
   }
 
-  private render(v: PlaneView): void {
+  /** Draws one plane; repaints its pixels only when what they show changed. True when its data are all in. */
+  private render(v: PlaneView): boolean {
     const vol = this.vol;
-    if (!vol || v.element.parentElement!.hidden) return;
+    if (!vol || v.element.parentElement!.hidden) return false;
+    if (sizeCanvas(v) && !v.userView) v.fitted = false;
     const lay = vol.layout(v.plane, this.radiological);
     const axis = AXIS_THROUGH[v.plane];
     v.slice = this.point[axis];
     v.depth = lay.depth;
-    const { pixels, width, height } = vol.slicePixels(v.plane, this.radiological, v.slice, this.frame);
-    const q = vol.q;
-    const image: cornerstone.Image = {
-      // Cornerstone reuses its rendering for an unchanged id (even across colour maps): the id changes with them and
-      // as more voxels arrive.
-      imageId: `hlip:${this.volumeIndex}:${v.plane}:${v.slice}:${this.frame}:${vol.loaded}:${this.colormap}`,
-      minPixelValue: vol.isColor ? 0 : q.min,
-      maxPixelValue: vol.isColor ? 255 : q.max,
-      slope: vol.isColor ? 1 : q.slope,
-      intercept: vol.isColor ? 0 : q.intercept,
-      windowCenter: this.window.center,
-      windowWidth: this.window.width,
-      getPixelData: () => pixels,
-      rows: height,
-      columns: width,
-      height,
-      width,
-      color: vol.isColor,
-      rgba: vol.isColor,
-      columnPixelSpacing: lay.spacing[0],
-      rowPixelSpacing: lay.spacing[1],
-      invert: false,
-      sizeInBytes: pixels.byteLength,
-    };
-    v.overlay =
-      this.overlay?.settings.visible && !vol.isColor
-        ? { rgba: this.overlay.sliceRGBA(vol, v.plane, this.radiological, v.slice, this.frame, width, height) }
-        : undefined;
-    v.crosshair = crosshairFor(v, vol.canon, this.radiological, this.point);
-    const existing = cornerstone.getEnabledElement(v.element).image;
-    const vp = existing && v.fitted ? cornerstone.getViewport(v.element) : undefined;
+    const ready = vol.planeReady(v.plane, v.slice, this.frame);
     // MONOCHROME1 shows high values dark: swap the grey maps for it.
     const map = vol.meta.invertDisplay && (this.colormap === 'gray' || this.colormap === 'inverted') ? (this.colormap === 'gray' ? 'inverted' : 'gray') : this.colormap;
-    const settings = {
-      ...(vp ? { scale: vp.scale, translation: vp.translation } : {}),
-      voi: { windowCenter: this.window.center, windowWidth: this.window.width },
-      invert: false,
-      colormap: vol.isColor ? '' : cornerstoneColormap(map),
-      pixelReplication: true,
-    };
-    cornerstone.displayImage(v.element, image, settings as Partial<cornerstone.Viewport>);
+    const sliceKey = `${vol.id}:${v.plane}:${this.radiological}:${v.slice}:${this.frame}:${vol.version}`;
+    const key = `${sliceKey}:${this.window.center}:${this.window.width}:${map}`;
+    if (key !== v.imageKey) {
+      v.width = lay.width;
+      v.height = lay.height;
+      v.spacing = lay.spacing;
+      if (sliceKey !== v.sliceKey) {
+        v.values = vol.sliceBuffer(lay.width, lay.height, v.values);
+        vol.extract(v.plane, this.radiological, v.slice, this.frame, v.values);
+        v.sliceKey = sliceKey;
+      }
+      const img = pixelBuffer(v, lay.width, lay.height);
+      vol.paint(v.values!, this.window, this.palette(map), new Uint32Array(img.data.buffer));
+      commitPixels(v);
+      v.imageKey = key;
+    }
+    const overlay = this.overlay?.settings.visible && !vol.isColor ? this.overlay : undefined;
+    const overlayKey = overlay ? `${sliceKey}:${JSON.stringify(overlay.settings)}` : undefined;
+    if (overlayKey !== v.overlayKey) {
+      v.overlay = overlay ? overlayCanvas(v, overlay.sliceRGBA(vol, v.plane, this.radiological, v.slice, this.frame, lay.width, lay.height)) : undefined;
+      v.overlayKey = overlayKey;
+    }
+    v.crosshair = crosshairFor(v, vol.canon, this.radiological, this.point);
     if (!v.fitted) {
-      cornerstone.fitToWindow(v.element);
+      fitToWindow(v);
       v.fitted = true;
     }
+    draw(v);
     const box = v.element.parentElement!;
     box.dataset.slice = String(v.slice);
     box.dataset.depth = String(v.depth);
-    lay.labels.forEach((l, i) => (v.labels[i].textContent = l));
-    box.dataset.labels = lay.labels.join('');
+    box.dataset.ready = String(ready);
+    const labels = lay.labels.join('');
+    if (box.dataset.labels !== labels) {
+      lay.labels.forEach((l, i) => (v.labels[i].textContent = l));
+      box.dataset.labels = labels;
+    }
     v.info.textContent = `${v.plane} ${v.slice + 1}/${v.depth}${vol.meta.frames > 1 ? `  t ${this.frame + 1}/${vol.meta.frames}` : ''}`;
     v.renderedAt = performance.now();
+    return ready;
+  }
+
+  private palettes = new Map<string, Uint32Array>();
+  private palette(name: string): Uint32Array {
+    let p = this.palettes.get(name);
+    if (!p) this.palettes.set(name, (p = packedPalette(table(name))));
+    return p;
+  }
+
+  /** The image's rectangle on a plane's canvas (undefined before its first paint). */
+  imageRect(plane: Plane) {
+    return imageRect(this.view(plane));
   }
 
   private bind(v: PlaneView): void {
     const el = v.element;
-    el.addEventListener(cornerstone.EVENTS.IMAGE_RENDERED, (e) => {
-      const d = (e as CustomEvent).detail as { canvasContext: CanvasRenderingContext2D; image: cornerstone.Image };
-      drawDecorations(v, d.canvasContext, d.image.width, d.image.height);
-    });
     el.addEventListener('wheel', (e) => {
       e.preventDefault();
       this.focus(v.plane);
@@ -240,15 +260,10 @@ export class Viewer {
           this.preset = 'custom';
           this.renderAll();
         } else {
-          const vp = cornerstone.getViewport(el);
-          if (!vp) return;
           v.userView = true;
-          if (mode === 'zoom') vp.scale *= Math.exp((last.y - e.clientY) / 200);
-          else {
-            vp.translation.x += (e.clientX - last.x) / vp.scale;
-            vp.translation.y += (e.clientY - last.y) / vp.scale;
-          }
-          cornerstone.setViewport(el, vp);
+          if (mode === 'zoom') zoomBy(v, Math.exp((last.y - e.clientY) / 200));
+          else panBy(v, e.clientX - last.x, e.clientY - last.y);
+          this.redraw(v);
         }
         last = { x: e.clientX, y: e.clientY };
       };
@@ -269,19 +284,16 @@ export class Viewer {
   }
 
   private zoom(v: PlaneView, factor: number): void {
-    const vp = cornerstone.getViewport(v.element);
-    if (!vp) return;
-    vp.scale *= factor;
+    zoomBy(v, factor);
     v.userView = true;
-    cornerstone.setViewport(v.element, vp);
+    this.redraw(v);
   }
 
   /** Click: move the linked crosshair (and so the other planes' slices) to the clicked voxel. */
   pick(v: PlaneView, pageX: number, pageY: number): void {
     const vol = this.vol;
     if (!vol) return;
-    const lay = vol.layout(v.plane, this.radiological);
-    const p = canonicalAt(v, vol.canon, this.radiological, pageX, pageY, lay.width, lay.height);
+    const p = canonicalAt(v, vol.canon, this.radiological, pageX, pageY);
     if (!p) return;
     this.point = p;
     this.renderAll();
@@ -291,9 +303,8 @@ export class Viewer {
   /** Voxel value, world position and voxel index under the cursor. */
   hover(v: PlaneView, pageX: number, pageY: number): void {
     const vol = this.vol;
-    if (!vol || !cornerstone.getEnabledElement(v.element).image) return;
-    const lay = vol.layout(v.plane, this.radiological);
-    const p = canonicalAt(v, vol.canon, this.radiological, pageX, pageY, lay.width, lay.height);
+    if (!vol) return;
+    const p = canonicalAt(v, vol.canon, this.radiological, pageX, pageY);
     if (!p) return;
     this.events.cursor(this.describe(p));
   }

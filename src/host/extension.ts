@@ -19,13 +19,14 @@ export interface HlipApi {
 }
 
 export function activate(context: vscode.ExtensionContext): HlipApi {
+  const activatedAt = Date.now();
   const log = vscode.window.createOutputChannel('HLIP', { log: true });
   const status = vscode.window.createStatusBarItem('hlip.viewer', vscode.StatusBarAlignment.Right, 100);
   status.name = 'HLIP Viewer';
   const dist = (f: string) => vscode.Uri.joinPath(context.extensionUri, 'dist', f).fsPath;
   const models = new ModelManager(context, log, dist('hlip-worker.js'), dist('cli.js'));
   const classification = new ClassificationController(context, models, log);
-  const host: HostServices = { extensionUri: context.extensionUri, log, status, workerScript: dist('volume-worker.js'), requests: classification };
+  const host: HostServices = { extensionUri: context.extensionUri, log, status, workerScript: dist('volume-worker.js'), requests: classification, activatedAt };
   const runs = registerRuns(context, log, models, classification, { workerScript: dist('hlip-worker.js'), cliScript: dist('cli.js') });
   context.subscriptions.push(...runs.disposables);
   context.subscriptions.push(log, status, models, ...VolumeEditorProvider.register(host), ...registerCommands(host, models, classification), ...registerFirstRun(context, models, dist('cli.js'), log));
