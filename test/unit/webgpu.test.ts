@@ -119,6 +119,17 @@ describe('WebGPU through SwiftShader', () => {
     }
   });
 
+  test('a broken model fails with every provider\'s reason, webgpu included', async (t) => {
+    if (!needSwiftShader(t)) return;
+    const bad = join(dir, 'bad.onnx');
+    writeFileSync(bad, 'not a model');
+    await assert.rejects(createSession(bad, ['webgpu', 'cpu'], { softwareGpu: true }), (e: unknown) => {
+      assert.equal((e as { code?: string }).code, 'SESSION_FAILED');
+      assert.match(String((e as { reasons: string[] }).reasons[0]), /^webgpu: /);
+      return true;
+    });
+  });
+
   test('no Vulkan driver: webgpu falls back to cpu with the reason', (t) => {
     // In a child process: the Vulkan instance is made once per process.
     const script = join(dir, 'no-driver.ts');

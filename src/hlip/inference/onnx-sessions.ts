@@ -112,7 +112,14 @@ export async function createSession(modelPath: string, providers: readonly strin
         continue;
       }
       prepareGpuEnvironment();
-      const pinned = webgpuCpuNodes(modelPath, !!probe.adapter?.software);
+      // A file that does not parse is left to onnxruntime, whose error then says why for every provider.
+      const pinned = (() => {
+        try {
+          return webgpuCpuNodes(modelPath, !!probe.adapter?.software);
+        } catch {
+          return { names: [], why: [] };
+        }
+      })();
       gpu = { ...probe, cpuNodes: pinned.why };
       eps = [{ name: 'webgpu', ...(pinned.names.length ? { forceCpuNodeNames: pinned.names } : {}) }, 'cpu'];
     }
