@@ -2,7 +2,7 @@
 // One .vsix per platform with @vscode/vsce --target: a production build (minified, no source maps), then per target
 // the files named in .vscodeignore plus that target's onnxruntime-node binaries, nothing else.
 //
-//   npm run package [-- --target linux-x64 [--target ...]] [--out DIR] [--no-build]
+//   npm run package [-- --target linux-x64 [--target ...]] [--out DIR]
 //   node scripts/package.mjs --list TARGET       # the file list vsce would pack (vsce ls), one path a line
 //
 // Why vsce's dependency mode and not --no-dependencies: with --no-dependencies vsce never looks inside node_modules,
@@ -11,10 +11,13 @@
 // .vscodeignore's `!` lines pick the few files the code loads; a per-target copy of it (--ignoreFile) adds
 // node_modules/onnxruntime-node/bin/napi-v6/<platform>/<arch>/.
 //
+// vsce runs in a staging folder (out/vsix/stage): the manifest, docs, media/ and models/ copied, dist/ a production
+// build of its own (the shared dist/ keeps its development build, and a build someone runs meanwhile cannot leak in),
+// node_modules a link to the repository's.
+//
 // darwin-x64 (Intel Mac) is not offered: onnxruntime-node 1.30 ships no darwin/x64 binaries.
-// The production build replaces dist/ while packing; the development build (with source maps) is put back after.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -47,31 +50,50 @@ export function ignoreFileFor(target, dir = DEFAULT_OUT, base = readFileSync(joi
   return file;
 }
 
-// HLIP_PACKAGING tells the vscode:prepublish guard that this script runs vsce (a bare `vsce package` would pack no
-// native binaries).
-const vsceOptions = { cwd: ROOT, env: { ...process.env, HLIP_PACKAGING: '1' }, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 };
-const vsce = (args) => execFileSync(process.execPath, [VSCE, ...args], { ...vsceOptions, stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * A fresh staging folder `<dir>/stage` for vsce: package.json, README.md, LICENSE, CHANGELOG.md, media/, models/ copied,
+ * node_modules linked, and dist/ a production build (`production`) or the development build's files without maps.
+ */
+export function stage(dir = DEFAULT_OUT, { production = true } = {}) {
+  const s = join(dir, 'stage');
+  rmSync(s, { recursive: true, force: true });
+  mkdirSync(s, { recursive: true });
+  for (const f of ['README.md', 'LICENSE', 'CHANGELOG.md']) if (existsSync(join(ROOT, f))) cpSync(join(ROOT, f), join(s, f));
+  // the staged manifest without the guard that stops a bare `vsce package` in the repository
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  delete manifest.scripts['vscode:prepublish'];
+  writeFileSync(join(s, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  for (const d of ['media', 'models']) cpSync(join(ROOT, d), join(s, d), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules'), join(s, 'node_modules'), 'dir');
+  if (production) {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--production', `--outdir=${join(s, 'dist')}`], { cwd: ROOT, stdio: 'inherit' });
+  } else {
+    mkdirSync(join(s, 'dist'));
+    for (const f of readdirSync(join(ROOT, 'dist'))) if (!f.endsWith('.map')) cpSync(join(ROOT, 'dist', f), join(s, 'dist', f));
+  }
+  return s;
+}
+
+const vsceOptions = (cwd) => ({ cwd, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
 
 /**
- * The files vsce would put in the target's package (paths relative to the extension root, sorted), from `vsce ls`.
- * `base`: the ignore rules to use instead of .vscodeignore (tests); `dir`: where the per-target ignore file goes.
+ * The files vsce would put in the target's package (paths relative to the extension root, sorted), from `vsce ls` in a
+ * staging folder (default: a new one with the development build's file names). `base`: ignore rules instead of
+ * .vscodeignore (tests).
  */
-export async function packageFiles(target, { dir = DEFAULT_OUT, base } = {}) {
-  const { stdout } = await promisify(execFile)(process.execPath, [VSCE, 'ls', '--ignoreFile', ignoreFileFor(target, dir, base)], vsceOptions);
+export async function packageFiles(target, { dir = DEFAULT_OUT, base, staged } = {}) {
+  const s = staged ?? stage(dir, { production: false });
+  const { stdout } = await promisify(execFile)(process.execPath, [VSCE, 'ls', '--ignoreFile', ignoreFileFor(target, dir, base)], vsceOptions(s));
   return stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort();
 }
 
-/** Builds dist/ (production or development). */
-export function build(production) {
-  execFileSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), ...(production ? ['--production'] : [])], { cwd: ROOT, stdio: 'inherit' });
-}
-
-/** Packs one target into `dir`; returns the .vsix path. dist/ must hold the production build. */
-export function packageTarget(target, dir = DEFAULT_OUT) {
+/** Packs one target from the staging folder `staged` into `dir`; returns the .vsix path. */
+export function packageTarget(target, staged, dir = DEFAULT_OUT) {
   const { name, version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
   const vsix = join(dir, `${name}-${target}-${version}.vsix`);
   rmSync(vsix, { force: true });
-  vsce(['package', '--target', target, '--ignoreFile', ignoreFileFor(target, dir), '--out', vsix, '--allow-missing-repository', '--no-rewrite-relative-links']);
+  const args = ['package', '--target', target, '--ignoreFile', ignoreFileFor(target, dir), '--out', vsix, '--allow-missing-repository', '--no-rewrite-relative-links'];
+  execFileSync(process.execPath, [VSCE, ...args], { ...vsceOptions(staged), stdio: ['ignore', 'pipe', 'inherit'] });
   return vsix;
 }
 
@@ -83,12 +105,10 @@ async function main() {
       target: { type: 'string', multiple: true },
       out: { type: 'string' },
       list: { type: 'string' },
-      'no-build': { type: 'boolean' },
       'prepublish-guard': { type: 'boolean' },
     },
   });
   if (values['prepublish-guard']) {
-    if (process.env.HLIP_PACKAGING === '1') return;
     throw new Error('package with `npm run package` (scripts/package.mjs): a bare `vsce package` leaves out the onnxruntime-node binaries');
   }
   if (values.list) {
@@ -99,17 +119,14 @@ async function main() {
   targets.forEach(checkTarget);
   const dir = resolve(values.out ?? DEFAULT_OUT);
   const t0 = Date.now();
-  if (!values['no-build']) build(true);
+  const staged = stage(dir);
   const made = [];
-  try {
-    for (const target of targets) {
-      const t = Date.now();
-      const vsix = packageTarget(target, dir);
-      made.push({ target, vsix, size: statSync(vsix).size, s: (Date.now() - t) / 1000 });
-    }
-  } finally {
-    if (!values['no-build']) build(false);
+  for (const target of targets) {
+    const t = Date.now();
+    const vsix = packageTarget(target, staged, dir);
+    made.push({ target, vsix, size: statSync(vsix).size, s: (Date.now() - t) / 1000 });
   }
+  rmSync(staged, { recursive: true, force: true });
   console.log(`\npackages (${((Date.now() - t0) / 1000).toFixed(0)} s; darwin-x64 not offered: ${NOT_OFFERED['darwin-x64']}):`);
   for (const m of made) console.log(`  ${m.target.padEnd(13)} ${mb(m.size).padStart(8)}  ${relative(process.cwd(), m.vsix)}  (${m.s.toFixed(0)} s)`);
 }

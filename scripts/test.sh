@@ -14,3 +14,5 @@ npm run --silent test:host -- --fixtures .cache/host-fixtures
 # Again in restricted mode (workspace trust on, folder untrusted): viewing must keep working.
 HLIP_WORKSPACE_TRUST=1 npm run --silent test:host -- viewer --fixtures .cache/host-fixtures --grep 'restricted mode|opens and renders|shows the'
 npm run --silent test:ui
+# What users install: the manifest, every platform package's contents, the linux-x64 .vsix installed and smoke-tested.
+npm run --silent test:package

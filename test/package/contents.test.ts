@@ -15,14 +15,15 @@ const dir = mkdtempSync(join(tmpdir(), 'hlip-package-lists-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('each target carries what the code loads at run time, and only its own native binaries', { timeout: 300_000 }, async (t) => {
-  const { TARGETS, packageFiles } = await pkg;
+  const { TARGETS, packageFiles, stage } = await pkg;
   const needs = runtimeFiles();
   t.diagnostic(`runtime files: ${needs.common.length} common + native folders ${needs.nativeRoots.join(', ')}`);
   assert.ok(needs.common.includes('node_modules/@cornerstonejs/codec-openjpeg/dist/openjpegwasm_decode.wasm'), 'the J2K codec is found from wasm.ts');
   assert.ok(needs.common.includes('node_modules/onnxruntime-common/dist/cjs/package.json'), 'the nested "type": "commonjs" scope is found');
   assert.ok(needs.nativeRoots.length > 0, 'onnxruntime-node is external and native');
 
-  const lists = await Promise.all(TARGETS.map((target) => packageFiles(target, { dir })));
+  const staged = stage(dir, { production: false });
+  const lists = await Promise.all(TARGETS.map((target) => packageFiles(target, { dir, staged })));
   TARGETS.forEach((target, i) => {
     const files = lists[i];
     const have = new Set(files);

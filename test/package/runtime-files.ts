@@ -100,7 +100,8 @@ export function runtimeFiles(): RuntimeFiles {
   if (manifest.icon) common.add(manifest.icon);
   for (const w of manifest.contributes?.walkthroughs ?? []) {
     for (const step of w.steps) {
-      for (const v of Object.values(step.media)) {
+      for (const [k, v] of Object.entries(step.media)) {
+        if (k !== 'image' && k !== 'svg' && k !== 'markdown') continue; // altText
         // image / svg / markdown: a path, or { light, dark, hc } paths
         for (const p of typeof v === 'string' ? [v] : typeof v === 'object' && v ? Object.values(v) : []) {
           if (typeof p === 'string') common.add(p);
