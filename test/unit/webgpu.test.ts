@@ -21,7 +21,7 @@ import { DataType } from '../../src/hlip/graph/onnx-proto';
 import { findSwiftShaderIcd, probeGpuAdapter } from '../../src/hlip/inference/gpu-adapter';
 import { fractionOn, type NodePlacement, opsOn, profiledRun, profilingOptions } from '../../src/hlip/inference/node-placement';
 import { HlipEngine } from '../../src/hlip/inference/engine';
-import { createSession } from '../../src/hlip/inference/onnx-sessions';
+import { createSession, runWithFallback } from '../../src/hlip/inference/onnx-sessions';
 import { ROOT } from '../fixtures';
 
 const REF = join(ROOT, '.cache', 'hlip-ref');
@@ -128,6 +128,30 @@ describe('WebGPU through SwiftShader', () => {
       assert.match(String((e as { reasons: string[] }).reasons[0]), /^webgpu: /);
       return true;
     });
+  });
+
+  test('a provider that fails during a run hands over to the next one, which reruns it', async (t) => {
+    if (!needSwiftShader(t)) return;
+    const c = cases.find((x) => x.checkpoint_keys === 'text');
+    if (!c) return t.skip('parity fixtures missing (hlip-parity.test.ts reports it)');
+    const caseDir = join(REF, c.case);
+    const ckpt = await loadCheckpoint(join(caseDir, 'model.safetensors'));
+    const path = join(dir, 'failing.text.onnx');
+    buildTextOnnx(ckpt.tensors, detectModelSpec(ckpt).text!, path);
+    // Unpinned, the masked MultiHeadAttention loads on webgpu and throws at run time: a real mid-run failure.
+    const recipe = { modelPath: path, providers: ['webgpu', 'cpu'], opts: { softwareGpu: true, pinCpuNodes: false } };
+    const s = await createSession(path, recipe.providers, recipe.opts);
+    assert.equal(s.provider, 'webgpu');
+    const ids = npy(join(caseDir, 'text_input_ids.npy')), mask = npy(join(caseDir, 'text_attention_mask.npy'));
+    const { outputs, replaced } = await runWithFallback(s, {
+      input_ids: new ort.Tensor('int64', ids.data as BigInt64Array, ids.shape),
+      attention_mask: new ort.Tensor('int64', mask.data as BigInt64Array, mask.shape),
+    }, recipe);
+    assert.equal(replaced?.provider, 'cpu');
+    assert.match(replaced!.fallback!.reason, /^webgpu: failed while running \(.*key_padding_mask/);
+    const d = maxAbs(outputs.text_embedding.data as Float32Array, npy(join(caseDir, 'expected_text_embedding.npy')).data as Float32Array);
+    assert.ok(d <= TOL, `text embedding after the hand-over ${d}`);
+    await replaced!.session.release();
   });
 
   test('no Vulkan driver: webgpu falls back to cpu with the reason', (t) => {

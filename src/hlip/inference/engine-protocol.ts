@@ -69,6 +69,8 @@ export interface ImageResult {
   /** [1, N*L, E], DINO.txt models only. */
   patchProj?: OutTensor;
   timings: { runMs: number };
+  /** Set when the provider failed during this run and the tower moved to the next one (its fallback says why). */
+  tower?: TowerInfo;
 }
 
 export interface TextResult {
@@ -76,6 +78,8 @@ export interface TextResult {
   embedding: OutTensor;
   embeddingRaw: OutTensor;
   timings: { runMs: number };
+  /** As ImageResult.tower, for the text tower. */
+  tower?: TowerInfo;
 }
 
 export type ResultOf<R extends EngineRequest> = R extends LoadRequest ? LoadResult

@@ -118,7 +118,9 @@ export class HlipEngine {
     return this.enqueue(call, async () => {
       const d = call.copy || !(data.buffer instanceof ArrayBuffer) || data.byteOffset || data.byteLength !== data.buffer.byteLength ? data.slice() : data;
       const req: Omit<EncodeImageRequest, 'id'> = { type: 'encodeImage', data: d, shape };
-      return this.send<ImageResult>(req, [d.buffer as ArrayBuffer], call);
+      const r = await this.send<ImageResult>(req, [d.buffer as ArrayBuffer], call);
+      if (r.tower) this.noteTower('visual', r.tower);
+      return r;
     });
   }
 
@@ -126,7 +128,10 @@ export class HlipEngine {
   encodeText(t: BatchEncoding, call: CallOptions = {}): Promise<TextResult> {
     return this.enqueue(call, () => {
       const req: Omit<EncodeTextRequest, 'id'> = { type: 'encodeText', ids: t.ids, mask: t.mask, n: t.n, L: t.L };
-      return this.send<TextResult>(req, [], call);
+      return this.send<TextResult>(req, [], call).then((r) => {
+        if (r.tower) this.noteTower('text', r.tower);
+        return r;
+      });
     });
   }
 
@@ -157,6 +162,14 @@ export class HlipEngine {
     const main = r.visual ?? r.text;
     this.lastInfo = { provider: main?.provider, fallback: main?.fallback, visual: r.visual, text: r.text };
     if (main?.fallback) this.opts.log?.(`HLIP runtime: using ${main.provider} (${main.fallback.reason})`);
+  }
+
+  /** A tower's provider failed during a run and the worker moved it to the next one. */
+  private noteTower(which: 'visual' | 'text', t: TowerInfo) {
+    const info = { ...this.lastInfo, [which]: { ...t, precision: this.lastInfo[which]?.precision } };
+    const main = info.visual ?? info.text;
+    this.lastInfo = { ...info, provider: main?.provider, fallback: main?.fallback };
+    this.opts.log?.(`HLIP runtime: ${which} tower now on ${t.provider} (${t.fallback?.reason ?? 'provider failed while running'})`);
   }
 
   /** Serialises calls; a call aborted while still queued is rejected at once and never reaches the worker. */

@@ -7,12 +7,14 @@ import { parentPort } from 'node:worker_threads';
 import './ort-env'; // before onnxruntime-node: no telemetry
 import * as ort from 'onnxruntime-node';
 import type { EngineReply, EngineRequest, ImageResult, LoadRequest, LoadResult, OutTensor, TextResult, TowerInfo } from './engine-protocol';
-import { createSession, RuntimeError } from './onnx-sessions';
+import { type CreatedSession, createSession, runWithFallback, RuntimeError, type SessionRecipe } from './onnx-sessions';
 import { CodedError } from '../../shared/coded-error';
 
 interface Tower {
   session: ort.InferenceSession;
   info: TowerInfo;
+  created: CreatedSession;
+  recipe: SessionRecipe;
 }
 
 let visual: Tower | undefined;
@@ -27,11 +29,25 @@ const post = (m: EngineReply, transfer: ArrayBuffer[] = []) => (parentPort ? par
 async function openTower(id: number, stage: string, path: string, req: LoadRequest): Promise<Tower> {
   post({ type: 'progress', id, stage, fraction: 0 });
   const t0 = performance.now();
-  const { session, provider, fallback, adapter } = await createSession(path, req.providers, { intraOpThreads: req.intraOpThreads, softwareGpu: req.softwareGpu });
-  const gpu = adapter ? `${adapter.name}${adapter.software ? ' (software)' : ''}` : undefined;
-  const info: TowerInfo = { provider, ...(gpu ? { adapter: gpu } : {}), fallback, inputs: [...session.inputNames], outputs: [...session.outputNames], loadMs: performance.now() - t0 };
+  const recipe: SessionRecipe = { modelPath: path, providers: req.providers, opts: { intraOpThreads: req.intraOpThreads, softwareGpu: req.softwareGpu } };
+  const created = await createSession(path, req.providers, recipe.opts);
   post({ type: 'progress', id, stage, fraction: 1 });
-  return { session, info };
+  return { session: created.session, created, recipe, info: towerInfo(created, performance.now() - t0) };
+}
+
+function towerInfo(c: CreatedSession, loadMs: number): TowerInfo {
+  const gpu = c.adapter ? `${c.adapter.name}${c.adapter.software ? ' (software)' : ''}` : undefined;
+  return { provider: c.provider, ...(gpu ? { adapter: gpu } : {}), fallback: c.fallback, inputs: [...c.session.inputNames], outputs: [...c.session.outputNames], loadMs };
+}
+
+/** Runs a tower; a provider that fails mid-run hands over to the next (runWithFallback): the tower keeps the new session and the reply says so. */
+async function runTower(t: Tower, feeds: ort.InferenceSession.FeedsType): Promise<{ o: ort.InferenceSession.OnnxValueMapType; tower?: TowerInfo }> {
+  const { outputs, replaced } = await runWithFallback(t.created, feeds, t.recipe);
+  if (!replaced) return { o: outputs };
+  t.created = replaced;
+  t.session = replaced.session;
+  t.info = towerInfo(replaced, t.info.loadMs);
+  return { o: outputs, tower: t.info };
 }
 
 async function load(req: LoadRequest): Promise<LoadResult> {
@@ -60,8 +76,9 @@ function out(t: ort.Tensor | undefined, name: string): OutTensor {
 async function encodeImage(data: Float32Array, shape: number[]): Promise<ImageResult> {
   if (!visual) throw new WorkerError('NOT_LOADED', 'No visual model is loaded');
   const t0 = performance.now();
-  const o = await visual.session.run({ image: new ort.Tensor('float32', data, shape) });
+  const { o, tower } = await runTower(visual, { image: new ort.Tensor('float32', data, shape) });
   return {
+    ...(tower ? { tower } : {}),
     embedding: out(o.embedding, 'embedding'),
     embeddingRaw: out(o.embedding_raw, 'embedding_raw'),
     clsAttn: out(o.cls_attn, 'cls_attn'),
@@ -75,8 +92,9 @@ async function encodeText(ids: BigInt64Array, mask: BigInt64Array, n: number, L:
   if (!text) throw new WorkerError('NOT_LOADED', 'No text model is loaded');
   if (ids.length !== n * L || mask.length !== n * L) throw new WorkerError('BAD_INPUT', `ids/mask must hold ${n} x ${L} values`);
   const t0 = performance.now();
-  const o = await text.session.run({ input_ids: new ort.Tensor('int64', ids, [n, L]), attention_mask: new ort.Tensor('int64', mask, [n, L]) });
+  const { o, tower } = await runTower(text, { input_ids: new ort.Tensor('int64', ids, [n, L]), attention_mask: new ort.Tensor('int64', mask, [n, L]) });
   return {
+    ...(tower ? { tower } : {}),
     embedding: out(o.text_embedding, 'text_embedding'),
     embeddingRaw: out(o.text_embedding_raw, 'text_embedding_raw'),
     timings: { runMs: performance.now() - t0 },

@@ -42,6 +42,8 @@ export interface SessionOptions {
    * slower than the cpu provider) or where no adapter was found. Otherwise webgpu is skipped there, the reason shown.
    */
   softwareGpu?: boolean;
+  /** false: pin no node to the CPU on webgpu (tests: a kernel that fails at run time). */
+  pinCpuNodes?: boolean;
   /** Extra session options (profiling in tests and benchmarks). */
   extra?: ort.InferenceSession.SessionOptions;
 }
@@ -115,7 +117,7 @@ export async function createSession(modelPath: string, providers: readonly strin
       // A file that does not parse is left to onnxruntime, whose error then says why for every provider.
       const pinned = (() => {
         try {
-          return webgpuCpuNodes(modelPath, !!probe.adapter?.software);
+          return opts.pinCpuNodes === false ? { names: [], why: [] } : webgpuCpuNodes(modelPath, !!probe.adapter?.software);
         } catch {
           return { names: [], why: [] };
         }
@@ -139,6 +141,39 @@ export async function createSession(modelPath: string, providers: readonly strin
     }
   }
   throw new RuntimeError('SESSION_FAILED', `Cannot load ${modelPath}: ${firstLine(lastError)}`, reasons);
+}
+
+/** How to make a session again: what createSession was called with. */
+export interface SessionRecipe {
+  modelPath: string;
+  providers: readonly string[];
+  opts?: SessionOptions;
+}
+
+/**
+ * Runs `s`. A provider other than cpu can fail during a run although it loaded (out of GPU memory on a large study, a
+ * kernel that rejects these inputs): then the session is made again on the providers after it and the run repeated
+ * there, as createSession would have done at load. Returns the outputs, and the new session when that happened (its
+ * fallback says why; the caller keeps it and releases nothing: the failed session is released here).
+ */
+export async function runWithFallback(
+  s: CreatedSession,
+  feeds: ort.InferenceSession.FeedsType,
+  recipe: SessionRecipe,
+): Promise<{ outputs: ort.InferenceSession.OnnxValueMapType; replaced?: CreatedSession }> {
+  try {
+    return { outputs: await s.session.run(feeds) };
+  } catch (e) {
+    if (s.provider === 'cpu') throw e;
+    const order = resolveProviders(recipe.providers);
+    const after = order.slice(order.indexOf(s.provider) + 1);
+    await s.session.release().catch(() => undefined);
+    const next = await createSession(recipe.modelPath, after.length ? after : ['cpu'], recipe.opts);
+    const why = `${s.provider}: failed while running (${firstLine(e)})`;
+    const reason = [s.fallback?.reason, why, next.fallback?.reason].filter(Boolean).join('; ');
+    const replaced: CreatedSession = { ...next, fallback: { requested: [...recipe.providers], reason } };
+    return { outputs: await replaced.session.run(feeds), replaced };
+  }
 }
 
 export class RuntimeError extends CodedError {
