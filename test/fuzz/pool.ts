@@ -33,6 +33,8 @@ export interface PoolOptions {
 export const JS_INTERNALS = /Cannot read propert|Cannot set propert|is not iterable|is not a function|is not defined|Offset is outside the bounds|Invalid typed array length|Invalid array length|Maximum call stack|undefined \(reading|ERR_[A-Z_]{4,}|\[object Object\]|Access to this API has been restricted/;
 
 const WORKER = join(__dirname, 'case-worker.ts');
+/** Node 20 spells it --experimental-permission; newer Node has --permission. */
+const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission') ? '--permission' : '--experimental-permission';
 
 function rssOf(pid: number): number {
   try {
@@ -66,7 +68,7 @@ export class CasePool {
     const child = spawn(
       process.execPath,
       [
-        '--experimental-permission', '--allow-fs-read=*', `--allow-fs-write=${dir}`, '--allow-worker', '--no-warnings',
+        PERMISSION_FLAG, '--allow-fs-read=*', `--allow-fs-write=${dir}`, '--allow-worker', '--no-warnings',
         // The heap limit sits under the RSS limit, so a runaway heap aborts V8 (seen as "memory") before the host swaps.
         `--max-old-space-size=${Math.floor((this.maxRssBytes * 0.85) / 2 ** 20)}`,
         '--conditions=import', '--import', 'tsx', WORKER,

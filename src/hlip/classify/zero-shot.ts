@@ -198,7 +198,7 @@ export function scoreSet(image: Float32Array, classEmb: Float32Array, kind: Scor
   if (why) throw new ZeroShotError('NO_LOGIT_SCALE', `This set cannot be scored: ${why}`);
   const scale = logitScaleOf(logitScaleRaw!);
   if (kind === 'softmax') return Float32Array.from(softmax(Array.from(cos, (c) => scale * c)));
-  if (cos.length % 2 !== 0) throw new ZeroShotError('BAD_EMBEDDINGS', 'Pair scoring needs a negative and a positive embedding per class; convert the model again');
+  if (cos.length % 2 !== 0) throw new ZeroShotError('BAD_EMBEDDINGS', 'Scoring as pairs needs a negative and a positive embedding per class; convert the model again');
   const out = new Float32Array(cos.length / 2);
   for (let c = 0; c < out.length; c++) out[c] = softmax([scale * cos[2 * c], scale * cos[2 * c + 1]])[1];
   return out;
