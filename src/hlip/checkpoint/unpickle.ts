@@ -57,6 +57,9 @@ function allowGlobal(module: string, name: string, file: string): Global {
     // Protocol 2 pickles bytes as _codecs.encode(latin-1 text): decoded here, nothing is called.
     (module === '_codecs' && name === 'encode');
   if (ok) return new Global(module, name);
+  // Damaged bytes can put anything here: show printable characters only, and not too many.
+  const shown = (t: string) => t.replace(/[^\x20-\x7e]/g, '?').slice(0, 80);
+  [module, name] = [shown(module), shown(name)];
   if (module === 'torch' && name.endsWith('Storage')) {
     throw new CheckpointError('UNSUPPORTED', `The checkpoint uses torch.${name} (complex or quantised tensors), which this reader does not convert`, file);
   }
@@ -209,7 +212,7 @@ export function unpickle(data: Uint8Array, persistentLoad: PersistentLoad, file:
     const t = s.replace(/L$/, '');
     if (t === '00') return false;
     if (t === '01') return true;
-    if (!/^[+-]?\d+$/.test(t)) throw new PickleDamage(`an INT opcode holds ${JSON.stringify(t.slice(0, 40))}, not a number`);
+    if (!/^[+-]?\d+$/.test(t)) throw new PickleDamage('an INT opcode holds something that is not a number');
     const n = BigInt(t);
     return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
   };

@@ -107,7 +107,9 @@ function describe(mod: WasmModule, e: unknown, spec: CodecSpec): string {
   if (typeof e === 'number' && mod.getExceptionMessage) {
     try {
       const [type, message] = mod.getExceptionMessage(e);
-      return message || type;
+      // A stale pointer can read back a stray character or two ("n"): that says nothing, use the generic sentence.
+      const text = (message || type || '').trim();
+      if (text.length >= 4) return text;
     } catch {
       // the helper itself can trap on a stale pointer
     }
