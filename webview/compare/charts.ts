@@ -41,7 +41,7 @@ export function drawChart(host: HTMLElement, chart: Chart, all: CompareData, the
     width,
     height: 220,
     scales: { x: { time: false }, y: { distr: isLog ? 3 : 1 } },
-    axes: [{ ...axis, label: chart.xLabel, labelFont: theme.font }, { ...axis, size: 60, values: (_u, splits) => splits.map(formatTick) }],
+    axes: [{ ...axis, label: chart.xLabel, labelFont: theme.font }, { ...axis, size: 60, values: (_u, splits) => splits.map((v) => (v == null ? '' : formatTick(v))) }],
     legend: { live: true },
     cursor: { drag: { x: true, y: false } },
     series: [

@@ -66,7 +66,7 @@ function diffTable(d: CompareData): HTMLElement {
     'div', { class: 'diff' },
     el('h2', {}, 'Settings that differ'),
     rows.length ? el('table', { class: 'diff-table' }, el('thead', {}, head), body) : el('p', {}, 'The runs share every setting besides their names and paths.'),
-    el('p', { class: 'note' }, `${d.diff.same.length} settings are the same in every run${identity.length ? `; ${identity.join(', ')} name the runs` : ''}.`),
+    el('p', { class: 'note' }, `${d.diff.same.length} settings are the same in every run${identity.length ? `; ${identity.join(', ')} ${identity.length === 1 ? 'names' : 'name'} the runs` : ''}.`),
   );
 }
 
@@ -112,6 +112,8 @@ function showRuns(d: CompareData): void {
 }
 
 function showCheckpoints(c: CheckpointComparison, p: CheckpointProgress): void {
+  const done = p.states.filter((x) => x.state === 'done').length;
+  say(p.running ? `Comparing ${p.states.length} checkpoints on ${p.study}...` : `${done} of ${p.states.length} checkpoints compared on ${p.study}`);
   ckptSection.replaceChildren(
     checkpointTable(c, p, {
       showMap: (checkpoint, map) => ask({ kind: 'showMap', checkpoint, map }),

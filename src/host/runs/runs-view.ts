@@ -237,7 +237,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
       rows.push(
         ['variant', v.variant], ['pooling', v.pool === 'dinotxt' ? 'DINO.txt' : 'CLS token'], ['patch size', v.patchSize.join(' x ')],
         ['sequence embedding', v.sequenceEmbedding > 1 ? `${v.sequenceEmbedding} scans` : 'none'], ['RoPE', v.rope ? 'yes' : 'no'],
-        ['register tokens', String(v.registerTokens)], ['depth x width', `${v.depth} x ${v.width} (${v.heads} heads)`], ['embedding', String(v.embedDim)],
+        ['register tokens', String(v.registerTokens)], ['depth x width', `${v.depth} x ${v.width} (${v.heads} head${v.heads === 1 ? '' : 's'})`], ['embedding', String(v.embedDim)],
       );
     }
     if (w.text) rows.push(['text tower', `${w.text.layers} layers x ${w.text.hidden}, vocabulary ${w.text.vocabSize}`]);
