@@ -11,6 +11,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { buildCompareData, describeWeights, discover, loadTrainLog } from '../src/runs';
 import { comparePageHtml } from '../webview/compare/page-html';
@@ -30,11 +31,14 @@ function ensureTree(): void {
   writeFileSync(stamp, new Date().toISOString());
 }
 
-async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number; bytes: number }> {
+/** Wall time, this process's CPU time (the machine may be shared: CPU time is the work itself) and bytes read. */
+async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number; cpuMs: number; bytes: number }> {
   const b = bytesRead();
+  const c = process.cpuUsage();
   const t = performance.now();
   const value = await f();
-  return { value, ms: performance.now() - t, bytes: bytesRead() - b };
+  const cpu = process.cpuUsage(c);
+  return { value, ms: performance.now() - t, cpuMs: (cpu.user + cpu.system) / 1000, bytes: bytesRead() - b };
 }
 
 /** The compare page in headless chromium, served over 127.0.0.1 with the panel's CSP; ms until every chart is drawn. */
@@ -103,13 +107,14 @@ async function main(): Promise<void> {
   const page = await drawInChromium(compare.value);
   const biggest = Math.max(...runs.flatMap((r) => r.epochs.map((e) => e.size)));
   const rows: [string, string, string][] = [
-    ['view populated (discover)', `${view.ms.toFixed(0)} ms`, `${runs.length} runs, ${epochs} epoch files (${mb(apparent)} of checkpoints), read ${mb(view.bytes)}`],
-    ['weights of newest epochs', `${weights.ms.toFixed(0)} ms`, `${runs.length} files, read ${mb(weights.bytes)} (${(weights.bytes / runs.length / 1024).toFixed(0)} KiB each; a file is ${mb(biggest)})`],
-    ['compare data (20 out.logs)', `${compare.ms.toFixed(0)} ms`, `${compare.value.charts.length} charts, ${points} points, read ${mb(compare.bytes)}`],
+    ['view populated (discover)', `${view.ms.toFixed(0)} ms`, `cpu ${view.cpuMs.toFixed(0)} ms; ${runs.length} runs, ${epochs} epoch files (${mb(apparent)} of checkpoints), read ${mb(view.bytes)}`],
+    ['weights of newest epochs', `${weights.ms.toFixed(0)} ms`, `cpu ${weights.cpuMs.toFixed(0)} ms; ${runs.length} files, read ${mb(weights.bytes)} (${(weights.bytes / runs.length / 1024).toFixed(0)} KiB each; a file is ${mb(biggest)})`],
+    ['compare data (20 out.logs)', `${compare.ms.toFixed(0)} ms`, `cpu ${compare.cpuMs.toFixed(0)} ms; ${compare.value.charts.length} charts, ${points} points, read ${mb(compare.bytes)}`],
     typeof page === 'string'
       ? ['compare panel drawn', '-', page]
       : ['compare panel drawn', `${page.ms} ms`, `${page.charts} charts in chromium (page's own count ${page.pageMs.toFixed(0)} ms); screenshot test-results/bench-runs-compare.png`],
   ];
+  console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(30)} ${b.padStart(8)}  ${c}`);
   const panelMs = typeof page === 'string' ? undefined : compare.ms + page.ms;
   const noFullRead = view.bytes < biggest && weights.bytes < runs.length * 4 * 2 ** 20;
@@ -119,8 +124,8 @@ async function main(): Promise<void> {
   mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench', 'results', 'runs.json'), JSON.stringify({
     at: new Date().toISOString(), runs: runs.length, epochFiles: epochs, checkpointBytes: apparent,
-    view: { ms: view.ms, bytesRead: view.bytes }, weights: { ms: weights.ms, bytesRead: weights.bytes },
-    compareData: { ms: compare.ms, charts: compare.value.charts.length, points }, page, panelMs, noFullRead,
+    load: loadavg(), view: { ms: view.ms, cpuMs: view.cpuMs, bytesRead: view.bytes }, weights: { ms: weights.ms, cpuMs: weights.cpuMs, bytesRead: weights.bytes },
+    compareData: { ms: compare.ms, cpuMs: compare.cpuMs, charts: compare.value.charts.length, points }, page, panelMs, noFullRead,
   }, null, 1));
 }
 

@@ -85,14 +85,17 @@ export class ComparePanel implements vscode.Disposable {
     this.runDirs = dirs;
     const listed = new Map((await this.view.current()).runs.map((r) => [r.dir, r]));
     this.runs = await Promise.all(dirs.map((d) => listed.get(d) ?? loadRun(d)));
-    const inputs = await Promise.all(this.runs.map(async (run) => ({
-      run,
-      log: await loadTrainLog(run).catch(() => undefined),
-      weights: await this.view.weightsOf(run).then((w) => (typeof w === 'string' ? undefined : w)),
-    })));
+    const inputs = await Promise.all(this.runs.map(async (run) => ({ run, log: await loadTrainLog(run).catch(() => undefined) })));
+    // Charts first; what the weights say (data.pkl of each run's newest epoch) joins the settings diff once read.
     this.data = buildCompareData(inputs, { maxTrainPoints: MAX_DRAWN });
     await this.ready;
     await this.post({ type: 'runs', data: this.data });
+    const weights = await Promise.all(this.runs.map((run) => this.view.weightsOf(run).then((w) => (typeof w === 'string' ? undefined : w))));
+    const withWeights = buildCompareData(inputs.map((x, i) => ({ ...x, weights: weights[i] })), { maxTrainPoints: MAX_DRAWN });
+    if (withWeights.diff.weights.length && this.runDirs === dirs) {
+      this.data = withWeights;
+      await this.post({ type: 'runs', data: this.data });
+    }
     return this.data;
   }
 
