@@ -200,7 +200,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
         ...d.checkpoints.map((item): RunsNode => ({ kind: 'loose', item })),
         ...d.problems.map((problem): RunsNode => ({ kind: 'problem', problem })),
       ];
-      return out.length ? out : [{ kind: 'message', text: 'No training runs found (add logs folders in the setting hlip.runFolders).' }];
+      return out; // empty: the view's welcome text (package.json viewsWelcome) offers Add Logs Folder
     }
     switch (n.kind) {
       case 'run':
