@@ -147,6 +147,7 @@ export function writeHostileCorpus(dir: string): HostileCase[] {
   add('pkl-deep-marks.pt', torchZip(Buffer.concat([PROTO2, deepMarks, op(STOP)])), 'TOO_LARGE');
   add('pkl-huge-memoize.pt', torchZip(tooManyMemos), 'TOO_LARGE');
   add('pkl-nested-lists.pt', torchZip(nestedLists), 'NOT_HLIP', 'CORRUPT');
+  add('pkl-6m-empty-lists.pt', torchZip(Buffer.concat([PROTO2, Buffer.alloc(6_000_000, 0x5d), op(STOP)])), 'TOO_LARGE');
   add('pkl-appends-200k.pt', torchZip(Buffer.concat([PROTO2, op(0x5d, MARK), Buffer.alloc(200_000, 0x4e), op(0x65, STOP)])), 'NOT_HLIP');
   // Issue 11, item 3: tensors that expand beyond the file, and zip bombs.
   add('tensor-stride0-5e8.pt', torchZip(tensorPickle('w', 4, [500_000_000], [0])), 'TOO_LARGE');

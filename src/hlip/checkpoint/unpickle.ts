@@ -92,9 +92,10 @@ const asInts = (v: Value, what: string): number[] => {
 /**
  * Bounds that no torch.save output comes near, so a hostile data.pkl ends in a typed error, not in exhausted memory or
  * a stack overflow: integer width (Python pickles ints > 255 bytes with LONG4; a checkpoint holds 64-bit ones), memo
- * entries (a state dict memoises ~10 objects per tensor) and MARK nesting.
+ * entries (a state dict memoises ~10 objects per tensor), MARK nesting, and opcodes (each can make an object: a data.pkl
+ * of millions of EMPTY_LIST would fill memory; a real one, even with optimizer state, has well under a million).
  */
-export const PICKLE_LIMITS = { maxIntBytes: 4096, maxMemo: 1 << 20, maxMarkDepth: 10_000, maxTextLine: 4096 };
+export const PICKLE_LIMITS = { maxIntBytes: 4096, maxMemo: 1 << 20, maxMarkDepth: 10_000, maxTextLine: 4096, maxOps: 5_000_000 };
 
 function reduce(fn: Global, args: Value[]): Value {
   const f = `${fn}`;
@@ -218,7 +219,8 @@ export function unpickle(data: Uint8Array, persistentLoad: PersistentLoad, file:
   };
 
   try {
-    for (;;) {
+    for (let ops = 0; ; ops++) {
+      if (ops >= PICKLE_LIMITS.maxOps) throw new PickleLimit(`it has more than ${PICKLE_LIMITS.maxOps} opcodes`);
       const op = u8();
       switch (op) {
         case 0x80: u8(); break; // PROTO
