@@ -138,7 +138,21 @@ test('the installed linux-x64 package: viewer (NIfTI, J2K series, 4D), demo clas
     await page.getByRole('button', { name: 'Open Sample Scan' }).first().click();
     await running.editorTab('anatomical.nii').waitFor({ state: 'visible', timeout: 30_000 });
     const sample = await running.findFrame(VIEWER_READY, { timeout: 60_000 });
-    assert.ok(sample);
+    await sample.waitForSelector('#app[data-loaded="true"]', { timeout: 60_000 });
+    assert.match((await page.locator('.editor-group-container.active .breadcrumbs-control').innerText()).replace(/\s+/g, '/'), /hlip-viewer\.hlip-viewer-[^/]+\/media\/sample/, 'the sample comes from the installed extension');
+    t.diagnostic(`screenshot: ${await running.screenshot('installed-sample')}`);
+
+    // Runtime info: the package's CLI probes the providers in a child process; the report opens in an editor.
+    await running.runCommand('View: Close All Editors');
+    await running.runCommand('HLIP: Show Runtime Info');
+    await page.getByText('HLIP runtime').first().waitFor({ timeout: 120_000 });
+    const report = await running.editorText();
+    assert.match(report, /onnxruntime-node 1\.\d+\.\d+ on linux-x64/);
+    assert.match(report, /In use: cpu/);
+    assert.match(report, /\| cpu \| yes \| yes \|/);
+    // the editor wraps long lines (markdown word wrap): lines joined again for the path
+    assert.match(report.replace(/\n/g, ''), /Model cache: .*globalStorage.*models`, [\d.]+ (KB|MB) in [1-9]\d* converted model/);
+    t.diagnostic(`screenshot: ${await running.screenshot('installed-runtime-info')}`);
     if (running.errors.length) t.diagnostic(`page errors:\n${running.errors.map((e) => e.slice(0, 200)).join('\n')}`);
   } catch (e) {
     await ui?.screenshot('installed-failure').catch(() => {});
