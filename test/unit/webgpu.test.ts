@@ -159,7 +159,8 @@ describe('WebGPU through SwiftShader', () => {
     const script = join(dir, 'no-driver.ts');
     writeFileSync(script, [
       `import { createSession } from ${JSON.stringify(join(ROOT, 'src/hlip/inference/onnx-sessions'))};`,
-      `createSession(process.argv[2], ['webgpu']).then((r) => console.log(JSON.stringify({ provider: r.provider, reason: r.fallback?.reason })));`,
+      `const show = (r: { provider: string; fallback?: { reason: string } }) => ({ provider: r.provider, reason: r.fallback?.reason });`,
+      `(async () => console.log(JSON.stringify([show(await createSession(process.argv[2], ['webgpu'])), show(await createSession(process.argv[2], ['webgpu'], { softwareGpu: true }))])))();`,
     ].join('\n'));
     const model = join(dir, 'tiny.onnx');
     const g = new GraphBuilder(model);
@@ -170,9 +171,13 @@ describe('WebGPU through SwiftShader', () => {
       cwd: ROOT, encoding: 'utf8', env: { ...process.env, VK_ICD_FILENAMES: join(dir, 'absent_icd.json') },
     });
     assert.equal(r.status, 0, r.stderr);
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { provider: string; reason: string };
-    assert.equal(out.provider, 'cpu');
-    assert.match(out.reason, /^webgpu: Failed to get a WebGPU adapter.* - no Vulkan driver is installed/);
+    const [implicit, listed] = JSON.parse(r.stdout.trim().split('\n').pop()!) as { provider: string; reason: string }[];
+    // From the default order: skipped on the probe's word, Dawn not asked.
+    assert.equal(implicit.provider, 'cpu');
+    assert.equal(implicit.reason, 'webgpu: no GPU adapter - no Vulkan driver is installed (no ICD manifest found)');
+    // Listed: Dawn is asked, fails, and the probe's finding explains it.
+    assert.equal(listed.provider, 'cpu');
+    assert.match(listed.reason, /^webgpu: Failed to get a WebGPU adapter.* - no Vulkan driver is installed/);
     void t;
   });
 
