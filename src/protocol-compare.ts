@@ -6,6 +6,7 @@ import type { MapRequest } from './hlip/classify/results';
 import type { CheckpointComparison } from './runs/checkpoint-compare';
 import type { CompareData } from './runs/compare-data';
 import type { Reply } from './shared/request-pairing';
+import type { EvaluationView } from './eval/evaluation-view';
 
 export type ExportFormat = 'png' | 'svg' | 'csv';
 
@@ -15,7 +16,9 @@ export type CompareRequest =
   /** Show a checkpoint's CLS attention or diagnosis map in the study's viewer. */
   | { kind: 'showMap'; checkpoint: number; map: MapRequest }
   | { kind: 'exportComparison' }
-  | { kind: 'openFile'; path: string };
+  | { kind: 'openFile'; path: string }
+  /** Error analysis: open an evaluated study in the viewer with that checkpoint's map of the diagnosis. */
+  | { kind: 'openEvaluatedStudy'; checkpoint: number; study: string; diagnosis: string };
 
 export interface CompareReplies {
   /** The file written; null when the user cancelled the dialog. */
@@ -23,6 +26,14 @@ export interface CompareReplies {
   showMap: null;
   exportComparison: string | null;
   openFile: null;
+  openEvaluatedStudy: null;
+}
+
+/** An evaluation (hlip eval) running or done: progress line, and the results once there. */
+export interface EvaluationProgress {
+  running: boolean;
+  message: string;
+  error?: string;
 }
 
 export interface CheckpointProgress {
@@ -37,7 +48,8 @@ export type CompareHostMessage =
   | { type: 'runs'; data: CompareData }
   | { type: 'checkpoints'; comparison: CheckpointComparison; progress: CheckpointProgress }
   /** The map a showMap asked for is on screen in the viewer (or why not). */
-  | { type: 'mapShown'; checkpoint: number; label: string };
+  | { type: 'mapShown'; checkpoint: number; label: string }
+  | { type: 'evaluation'; progress: EvaluationProgress; view?: EvaluationView };
 
 export type CompareWebviewMessage =
   | { type: 'ready' }
@@ -77,6 +89,8 @@ function parseRequest(r: unknown): CompareRequest | undefined {
       return { kind: 'exportComparison' };
     case 'openFile':
       return isStr(r.path, 4096) ? { kind: 'openFile', path: r.path } : undefined;
+    case 'openEvaluatedStudy':
+      return isInt(r.checkpoint, 0, 1000) && isStr(r.study, 4096) && isStr(r.diagnosis, 500) ? { kind: 'openEvaluatedStudy', checkpoint: r.checkpoint, study: r.study, diagnosis: r.diagnosis } : undefined;
   }
   return undefined;
 }
@@ -110,6 +124,11 @@ export function parseCompareHostMessage(x: unknown): CompareHostMessage | undefi
       return isObj(x.comparison) && Array.isArray(x.comparison.sets) && isObj(x.progress) && Array.isArray(x.progress.states) ? (x as CompareHostMessage) : undefined;
     case 'mapShown':
       return isInt(x.checkpoint, 0, 1000) && isStr(x.label) ? (x as CompareHostMessage) : undefined;
+    case 'evaluation':
+      return isObj(x.progress) && typeof x.progress.running === 'boolean' && isStr(x.progress.message) &&
+        (x.view === undefined || (isObj(x.view) && Array.isArray(x.view.rows) && Array.isArray(x.view.checkpoints) && Array.isArray(x.view.errors)))
+        ? (x as CompareHostMessage)
+        : undefined;
   }
   return undefined;
 }

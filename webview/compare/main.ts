@@ -10,6 +10,7 @@ import { PendingRequests } from '../../src/shared/request-pairing';
 import { el } from '../ui';
 import { chartPng, chartSvg, drawChart, type DrawnChart } from './charts';
 import { checkpointTable } from './checkpoint-table';
+import { evaluationSection, type EvaluationState } from './evaluation';
 import { chartTheme, runColor } from './theme';
 
 declare function acquireVsCodeApi(): { postMessage(m: unknown): void };
@@ -21,7 +22,9 @@ const app = document.getElementById('app')!;
 const status = el('div', { class: 'status', role: 'status' });
 const runsSection = el('section', { class: 'runs', hidden: '' });
 const ckptSection = el('div', { class: 'ckpt-host' });
-app.replaceChildren(status, ckptSection, runsSection);
+const evalSection = el('div', { class: 'eval-host' });
+app.replaceChildren(status, evalSection, ckptSection, runsSection);
+const evalState: EvaluationState = { b: 1, sort: 'figure', errCheckpoint: 0 };
 
 let drawn: DrawnChart[] = [];
 let current: CompareData | undefined;
@@ -138,6 +141,14 @@ window.addEventListener('message', (ev: MessageEvent) => {
       break;
     case 'mapShown':
       say(`Showing ${m.label} in the viewer`);
+      break;
+    case 'evaluation':
+      evalSection.replaceChildren(
+        evaluationSection(m.progress, m.view, {
+          cancel: () => send({ type: 'cancel' }),
+          openStudy: (checkpoint, study, diagnosis) => ask({ kind: 'openEvaluatedStudy', checkpoint, study, diagnosis }),
+        }, evalState),
+      );
       break;
   }
 });

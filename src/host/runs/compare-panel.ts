@@ -19,6 +19,10 @@ import { overlayMap } from '../classification-controller';
 import type { ViewerSession } from '../session';
 import type { CheckpointEngine } from './checkpoint-runner';
 import type { RunsView } from './runs-view';
+import { readFile } from 'node:fs/promises';
+import { type EvaluationView, evaluationView, withEvaluated } from '../../eval/evaluation-view';
+import type { ErrorAnalysis, MetricsReport } from '../../eval/report';
+import { type EvaluationSpec, evalInChildProcess } from './evaluate-checkpoints';
 
 export const COMPARE_PANEL = 'hlip.compare';
 /** Drawn points per training series (out.log has one per logged step); exports write every point. */
@@ -39,6 +43,14 @@ export class ComparePanel implements vscode.Disposable {
   private data?: CompareData;
   private runs: Run[] = [];
   private study?: { session: ViewerSession; engine: CheckpointEngine; result?: StudyComparison; abort: AbortController };
+  private evaluation?: { spec: EvaluationSpec; abort: AbortController; report?: MetricsReport; engine: () => Promise<CheckpointEngine> };
+  /** The runs' data as last sent, evaluated series included (tests read it). */
+  get compareData(): CompareData | undefined {
+    return this.data;
+  }
+  /** The last evaluation and its progress line sent (tests read them). */
+  evaluationShown?: EvaluationView;
+  evaluationProgress?: { running: boolean; message: string; error?: string };
   /** The last table sent (tests read it). */
   comparison?: CheckpointComparison;
   progress?: CheckpointProgress;
@@ -57,7 +69,10 @@ export class ComparePanel implements vscode.Disposable {
         if (!m) return this.log.warn(`Ignored a malformed message from the compare page: ${JSON.stringify(raw)?.slice(0, 200)}`);
         if (m.type === 'ready') ready();
         else if (m.type === 'drawn') ComparePanel.drawnEmitter.fire({ panel: this, charts: m.charts, ms: m.ms });
-        else if (m.type === 'cancel') this.study?.abort.abort();
+        else if (m.type === 'cancel') {
+          this.study?.abort.abort();
+          this.evaluation?.abort.abort();
+        }
         else if (m.type === 'request') void answer(m.id, () => this.handle(m.request)).then((r) => this.post(r));
       }),
       panel.onDidDispose(() => this.dispose()),
@@ -88,12 +103,14 @@ export class ComparePanel implements vscode.Disposable {
     const inputs = await Promise.all(this.runs.map(async (run) => ({ run, log: await loadTrainLog(run).catch(() => undefined) })));
     // Charts first; what the weights say (data.pkl of each run's newest epoch) joins the settings diff once read.
     this.data = buildCompareData(inputs, { maxTrainPoints: MAX_DRAWN });
+    if (this.evaluation?.report) this.data = withEvaluated(this.data, this.evaluation.report);
     await this.ready;
     await this.post({ type: 'runs', data: this.data });
     const weights = await Promise.all(this.runs.map((run) => this.view.weightsOf(run).then((w) => (typeof w === 'string' ? undefined : w))));
     const withWeights = buildCompareData(inputs.map((x, i) => ({ ...x, weights: weights[i] })), { maxTrainPoints: MAX_DRAWN });
     if (withWeights.diff.weights.length && this.runDirs === dirs) {
       this.data = withWeights;
+      if (this.evaluation?.report) this.data = withEvaluated(this.data, this.evaluation.report);
       await this.post({ type: 'runs', data: this.data });
     }
     return this.data;
@@ -142,6 +159,63 @@ export class ComparePanel implements vscode.Disposable {
     return result;
   }
 
+  /**
+   * Runs `hlip eval` (child process; progress and cancel here and in the page) and shows the result: figures with
+   * intervals and paired differences, error analysis, and the figures as "evaluated" series in the runs' charts.
+   */
+  async evaluate(spec: EvaluationSpec, cliScript: string, args: string[], outDir: string, engine: () => Promise<CheckpointEngine>): Promise<EvaluationView | undefined> {
+    this.evaluation?.abort.abort();
+    const abort = new AbortController();
+    this.evaluation = { spec, abort, engine };
+    await this.ready;
+    const send = (progress: { running: boolean; message: string; error?: string }, view?: EvaluationView) => {
+      this.evaluationShown = view;
+      this.evaluationProgress = progress;
+      void this.post({ type: 'evaluation', progress, view });
+    };
+    send({ running: true, message: `Evaluating ${spec.paths.length} checkpoint(s) on ${spec.set}...` });
+    try {
+      await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: `HLIP: evaluating ${spec.paths.length} checkpoint(s) (${spec.set})`, cancellable: true },
+        async (progress, token) => {
+          token.onCancellationRequested(() => abort.abort());
+          await evalInChildProcess(cliScript, args, (line) => {
+            progress.report({ message: line });
+            send({ running: true, message: line });
+          }, abort.signal);
+        },
+      );
+    } catch (e) {
+      const message = (e as Error).message;
+      this.log.warn(`Evaluation: ${message}`);
+      send({ running: false, message, error: message });
+      return undefined;
+    }
+    const report = JSON.parse(await readFile(join(outDir, 'metrics.json'), 'utf8')) as MetricsReport;
+    const errors = JSON.parse(await readFile(join(outDir, 'errors.json'), 'utf8')) as ErrorAnalysis;
+    if (this.evaluation?.abort !== abort) return undefined;
+    this.evaluation.report = report;
+    const view = evaluationView(report, errors, spec.data);
+    send({ running: false, message: `Done: ${outDir}` }, view);
+    if (this.runDirs.length) await this.showRuns(this.runDirs);
+    return view;
+  }
+
+  /** Error analysis: the study opened in a viewer, classified with that checkpoint, its map of the diagnosis shown. */
+  async openEvaluatedStudy(checkpoint: number, study: string, diagnosis: string): Promise<void> {
+    const ev = this.evaluation;
+    const path = ev?.spec.paths[checkpoint];
+    if (!ev || !ev.report || !path) throw new CodedError('NO_EVALUATION', 'No evaluation is shown here.');
+    if (ev.spec.layout !== 'raw') throw new CodedError('NOT_VIEWABLE', "Studies in HLIP's layout are pre-processed tensors (img.pt), which the viewer does not open; evaluate DICOM / NIfTI studies (raw layout) to open them.");
+    const session = (await vscode.commands.executeCommand('hlip.openFolderAsStudy', vscode.Uri.file(join(ev.spec.data, study)))) as ViewerSession | undefined;
+    if (!session) throw new CodedError('NOT_OPENED', `Could not open ${study}.`);
+    const result = await this.compareOnStudy(session, [path], await ev.engine());
+    // Per-diagnosis maps need DINO.txt patch tokens; a CLS-token model shows its CLS attention instead.
+    const perDiagnosis = !!result?.runs[0]?.classification.patchProj;
+    await this.showMap(0, { kind: 'showMap', checkpoint: 0, map: perDiagnosis ? { kind: 'diagnosis', set: ev.report.set, className: diagnosis } : { kind: 'cls' } });
+    if (!perDiagnosis) void vscode.window.showInformationMessage(`HLIP: ${basename(path)} pools with its CLS token (no per-diagnosis map): showing its CLS attention.`);
+  }
+
   /** Shows checkpoint i's map in the study's viewer (its own model loaded in the compare engine). */
   async showMap(checkpoint: number, map: CompareRequest & { kind: 'showMap' }): Promise<void> {
     const st = this.study;
@@ -168,6 +242,9 @@ export class ComparePanel implements vscode.Disposable {
       }
       case 'openFile':
         await vscode.window.showTextDocument(vscode.Uri.file(r.path));
+        return null;
+      case 'openEvaluatedStudy':
+        await this.openEvaluatedStudy(r.checkpoint, r.study, r.diagnosis);
         return null;
     }
   }
@@ -198,6 +275,7 @@ export class ComparePanel implements vscode.Disposable {
   dispose(): void {
     ComparePanel.all.delete(this);
     this.study?.abort.abort();
+    this.evaluation?.abort.abort();
     this.study?.engine.dispose();
     this.disposables.forEach((d) => d.dispose());
   }

@@ -1,5 +1,6 @@
 /** The HLIP Runs view, its commands, and the Compare panel, wired to the model manager and the viewers. */
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ClassificationController } from '../classification-controller';
 import type { ModelManager } from '../model-manager';
@@ -7,6 +8,7 @@ import { ViewerSession } from '../session';
 import { CheckpointEngine, convertCheckpoint } from './checkpoint-runner';
 import { ComparePanel } from './compare-panel';
 import { type RunsNode, RunsView } from './runs-view';
+import { type EvaluationSpec, askSpec, checkpointsOf, evaluationDir } from './evaluate-checkpoints';
 
 export interface RunsApi {
   view: RunsView;
@@ -136,6 +138,30 @@ export function registerRuns(context: vscode.ExtensionContext, log: vscode.LogOu
     return (await classification.classify(session))?.results;
   }
 
+  /**
+   * "Evaluate Checkpoints": epochs or runs picked in the view (or asked for), data and labels asked for (tests pass a
+   * spec), `hlip eval` in a child process, results in a Compare panel next to the runs' logged metrics.
+   */
+  async function evaluateCheckpoints(node?: RunsNode | Partial<EvaluationSpec>, selected?: readonly RunsNode[]): Promise<ComparePanel | undefined> {
+    const given = node && !('kind' in node) ? node : {};
+    const nodes = selected?.length ? selected : node && 'kind' in node ? [node] : tree.selection;
+    const picked = checkpointsOf(nodes);
+    const spec = await askSpec(view, picked, given);
+    if (!spec || !(await consent(spec.paths))) return undefined;
+    const listed = new Set((await view.current()).runs.map((r) => r.dir));
+    const runDirs = [...new Set([...picked.runDirs, ...spec.paths.map((p) => /^(.*)[\\/]checkpoints[\\/][^\\/]+$/.exec(p)?.[1]).filter((d): d is string => !!d && (listed.has(d) || existsSync(join(d, 'params.txt'))))])];
+    const out = evaluationDir(context.globalStorageUri.fsPath, spec);
+    const args = [...spec.paths.flatMap((p) => ['--model', p]), '--data', spec.data, '--labels', spec.labels, '--set', spec.set, '--layout', spec.layout, '--out', out, '--cache', models.catalogue.root];
+    if (spec.vocab) args.push('--vocab', spec.vocab);
+    const eps = vscode.workspace.getConfiguration('hlip').get<string[]>('executionProviders');
+    if (eps?.length) args.push('--ep', eps.join(','));
+    const panel = ComparePanel.create(context.extensionUri, view, log, `Evaluation: ${spec.set}`);
+    if (runDirs.length) await panel.showRuns(runDirs);
+    let engine: Promise<CheckpointEngine> | undefined;
+    await panel.evaluate(spec, scripts.cliScript, args, out, () => (engine ??= CheckpointEngine.start(models, scripts.workerScript, scripts.cliScript, log)));
+    return panel;
+  }
+
   const open = (file: 'params.txt' | 'out.log') => async (node?: RunsNode) => {
     const n = node ?? tree.selection[0];
     const run = n && 'run' in n ? n.run : undefined;
@@ -152,6 +178,7 @@ export function registerRuns(context: vscode.ExtensionContext, log: vscode.LogOu
     vscode.commands.registerCommand('hlip.runs.compare', compareRuns),
     vscode.commands.registerCommand('hlip.compareCheckpoints', compareCheckpoints),
     vscode.commands.registerCommand('hlip.runs.classifyWithEpoch', classifyWithEpoch),
+    vscode.commands.registerCommand('hlip.evaluateCheckpoints', evaluateCheckpoints),
     vscode.commands.registerCommand('hlip.runs.openParams', open('params.txt')),
     vscode.commands.registerCommand('hlip.runs.openLog', open('out.log')),
     vscode.commands.registerCommand('hlip.runs.copyPath', async (node?: RunsNode) => {
