@@ -11,7 +11,7 @@ import { CancelledError, HlipEngine } from '../hlip/inference/engine';
 import { listsWebgpu, resolveProviders } from '../hlip/inference/provider-order';
 import { downloadModel } from '../hlip/models/download';
 import { type ModelEntry, ModelCatalogue, precisionWarning, towersAt } from '../hlip/models/model-catalogue';
-import { isPrecision, type Precision } from '../hlip/graph/precision';
+import type { Precision } from '../hlip/graph/precision';
 import { ImportCancelled, importInChildProcess } from './import-process';
 import { setting } from './settings';
 
@@ -76,8 +76,7 @@ export class ModelManager implements vscode.Disposable {
 
   /** hlip.precision: fp32 (default) or int8. */
   precision(): Precision {
-    const p = vscode.workspace.getConfiguration('hlip').get<string>('precision');
-    return isPrecision(p) ? p : 'fp32';
+    return setting<Precision>('precision');
   }
 
   /**

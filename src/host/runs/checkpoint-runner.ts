@@ -11,13 +11,14 @@ import type { ModelEntry } from '../../hlip/models/model-catalogue';
 import type { CheckpointRunner } from '../../runs';
 import { importInChildProcess } from '../import-process';
 import type { ModelManager } from '../model-manager';
+import { setting } from '../settings';
 
 /**
  * The vocabulary for a training checkpoint: open_clip's trainer saves none, so the setting hlip.vocabPath, else a
  * vocab.txt beside the checkpoint, in its run folder or the logs folder above.
  */
 export function vocabFor(checkpoint: string): string | undefined {
-  const set = vscode.workspace.getConfiguration('hlip').get<string>('vocabPath');
+  const set = setting<string>('vocabPath');
   if (set && existsSync(set)) return set;
   let dir = dirname(checkpoint);
   for (let i = 0; i < 4; i++, dir = dirname(dir)) if (existsSync(join(dir, 'vocab.txt'))) return join(dir, 'vocab.txt');

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { describeWeights, discover, lastResults, newestComplete, weightsSummary, type Discovery, type LooseCheckpoint, type ModelFolder, type Run, type WeightsInfo } from '../../runs';
 import type { EpochFile, RunProblem, Setting } from '../../runs/types';
+import { setting } from '../settings';
 
 export type RunsNode =
   | { kind: 'run'; run: Run }
@@ -54,7 +55,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
   /** Workspace folders and hlip.runFolders (absolute, or relative to the first workspace folder). */
   roots(): string[] {
     const ws = vscode.workspace.workspaceFolders ?? [];
-    const extra = vscode.workspace.getConfiguration('hlip').get<string[]>('runFolders') ?? [];
+    const extra = setting<string[]>('runFolders');
     const base = ws[0]?.uri;
     const resolved = extra.filter((p) => typeof p === 'string' && p.trim()).map((p) => (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || !base ? p : vscode.Uri.joinPath(base, p).fsPath));
     return [...new Set([...ws.map((f) => f.uri.fsPath), ...resolved])];
