@@ -65,7 +65,7 @@ test('HLIP Runs view, Compare Runs and Compare Checkpoints on a study', { timeou
     await frame.waitForSelector('.chart[data-chart="train:Contrastive_loss"] button[aria-pressed="true"]');
     t.diagnostic(`screenshot: ${await ui.screenshot('runs-compare-panel')}`);
     // Export: the save dialog offers a file beside the first run; SVG and PNG land there.
-    for (const [format, magic] of [['SVG', '<svg'], ['PNG', '\u0089PNG']] as const) {
+    for (const [format, magic] of [['SVG', '<svg'], ['PNG', '\u0089PNG'], ['CSV', 'chart,x_label,run,source,x,y\nauc (mri),epoch,pd025,logged,1,']] as const) {
       await frame.click(`.chart[data-chart="logged:auc (mri)"] button[title="Save this chart as ${format}"]`);
       await page.locator('.quick-input-widget .quick-input-box input').waitFor({ state: 'visible', timeout: 15_000 });
       await page.keyboard.press('Enter');

@@ -9,6 +9,7 @@ import { appendFileSync, cpSync, mkdirSync, readFileSync, statSync, truncateSync
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildCompareData, chartsToCsv, describeWeights, diffRuns, discover, loadRun, loadTrainLog, parseParams, parsePythonJson } from '../../src/runs';
+import { decimate } from '../../src/runs/compare-data';
 import { parsePythonLiteral } from '../../src/runs/python-literal';
 import { isCheckpointError } from '../../src/hlip/checkpoint';
 import { ROOT } from '../fixtures';
@@ -224,4 +225,17 @@ test('hlip runs: text and --json on the generated tree', () => {
   const bad = hlip('runs', join(tree.root, 'nope'));
   assert.equal(bad.status, 0);
   assert.match(bad.stdout, /No such file or folder/);
+});
+
+test('drawn series are thinned by buckets keeping each bucket\'s lowest and highest value', () => {
+  const pts: [number, number][] = Array.from({ length: 10_000 }, (_, i) => [i, Math.sin(i / 50)]);
+  pts[4321][1] = 9; // a spike
+  pts[7000][1] = -9;
+  const d = decimate(pts, 2000);
+  assert.ok(d.length <= 2001, String(d.length));
+  assert.ok(d.some((p) => p[1] === 9) && d.some((p) => p[1] === -9), 'spikes kept');
+  assert.deepEqual(d[0], pts[0]);
+  assert.deepEqual(d[d.length - 1], pts[pts.length - 1]);
+  for (let i = 1; i < d.length; i++) assert.ok(d[i][0] > d[i - 1][0], 'x order');
+  assert.equal(decimate(pts.slice(0, 100), 2000).length, 100);
 });
