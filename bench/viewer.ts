@@ -36,8 +36,9 @@ function ensureInputs(): void {
 }
 
 /** Epoch-ms marks the webview keeps (webview/main.ts); `host` ones come from the extension host (session.ts). */
-type Marks = Partial<Record<'docStart' | 'scriptStart' | 'readySent' | 'firstMessage' | 'volume' | 'firstPaint' | 'allPlanes' | 'loaded', number>> & {
-  host?: Partial<Record<'activated' | 'session' | 'workerStart' | 'headerRead' | 'studyRead', number>>;
+type Marks = Partial<Record<'docStart' | 'scriptStart' | 'readySent' | 'firstMessage' | 'volume' | 'firstChunk' | 'firstPaint' | 'allPlanes' | 'loaded', number>> & {
+  host?: Partial<Record<'activated' | 'session' | 'workerStart' | 'headerRead' | 'firstChunkPosted' | 'studyRead', number>>;
+  resources?: Record<string, number>;
 };
 type Probe = {
   renders(): { at: number; ms: number }[];
@@ -72,12 +73,15 @@ async function firstPaint(ui: VSCodeUI, name: string): Promise<{ ms: number; fra
   add('host: viewer session created', h.session);
   add('host: volume worker started', h.workerStart);
   add('host: first volume header + centre slice read', h.headerRead);
+  add('host: first voxel chunk posted', h.firstChunkPosted);
   add('host: whole study read', h.studyRead);
   add('webview: document started', marks.docStart);
+  for (const [file, at] of Object.entries(marks.resources ?? {})) add(`webview: ${file} in`, at);
   add('webview: bundle running', marks.scriptStart);
   add("webview: 'ready' sent", marks.readySent);
   add('webview: first host message', marks.firstMessage ?? ready);
   add('webview: volume header in', marks.volume ?? received);
+  add('webview: first voxel chunk in', marks.firstChunk);
   add('first paint (axial slice shown)', marks.firstPaint ?? paint);
   add('all three planes shown', marks.allPlanes);
   breakdown['all voxels in'] = all;
@@ -157,11 +161,13 @@ async function main(): Promise<void> {
     const sWl = await interact(series.frame, 'window');
     await ui.screenshot('bench-viewer-series');
     await ui.runCommand('View: Close All Editors');
-    const series600 = await firstPaint(ui, 'ct-series-600/slice300.dcm');
-    const s6Scroll = await interact(series600.frame, 'scroll', 'coronal');
-    await ui.screenshot('bench-viewer-series-600');
+    // HLIP_BENCH_QUICK=1 (while working on it): no 600-slice series (its rows repeat the 300's), no niivue.
+    const quick = process.env.HLIP_BENCH_QUICK === '1';
+    const series600 = quick ? series : await firstPaint(ui, 'ct-series-600/slice300.dcm');
+    const s6Scroll = quick ? sScrollCor : await interact(series600.frame, 'scroll', 'coronal');
+    if (!quick) await ui.screenshot('bench-viewer-series-600');
     await ui.runCommand('View: Close All Editors');
-    const peerNiivue = await niivuePeer(NII);
+    const peerNiivue = quick ? { why: 'HLIP_BENCH_QUICK=1' } : await niivuePeer(NII);
 
     const fps = (gaps: number[]) => 1000 / median(gaps);
     const peer = fps(idle.gaps);

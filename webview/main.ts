@@ -252,6 +252,7 @@ window.addEventListener('message', (event) => {
       case 'chunk': {
         const vol = viewer.vol;
         if (!vol || msg.index !== viewer.volumeIndex || vol.complete) break;
+        marks.firstChunk ??= Date.now();
         vol.insert(msg.offset, msg.data);
         app.dataset.loaded = vol.complete ? 'true' : 'false';
         if (vol.complete) marks.loaded ??= Date.now();
@@ -300,7 +301,11 @@ window.addEventListener('message', (event) => {
   firstPaintAt: () => firstPaintAt,
   volumeReceivedAt: () => volumeReceivedAt,
   progressAt: () => progressAt,
-  marks: () => ({ ...marks, firstMessage: progressAt, volume: volumeReceivedAt, firstPaint: firstPaintAt }),
+  marks: () => ({
+    ...marks, firstMessage: progressAt, volume: volumeReceivedAt, firstPaint: firstPaintAt,
+    // When each of the page's files was in (epoch ms), to tell page load from bundle run.
+    resources: Object.fromEntries(performance.getEntriesByType('resource').map((r) => [r.name.split('/').pop()!.split('?')[0], Math.round(performance.timeOrigin + (r as PerformanceResourceTiming).responseEnd)])),
+  }),
 };
 
 app.dataset.state = 'loading';

@@ -7,6 +7,7 @@ import { registerFirstRun } from './first-run';
 import { ModelManager } from './model-manager';
 import { type RunsApi, registerRuns } from './runs/runs-commands';
 import { type HostServices, ViewerSession } from './session';
+import { prepareVolumeWorker } from '../volume/load-in-worker';
 
 export interface HlipApi {
   /** Open viewers and their messages: used by the extension-host tests and the viewer benchmark. */
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): HlipApi {
   const host: HostServices = { extensionUri: context.extensionUri, log, status, workerScript: dist('volume-worker.js'), requests: classification, activatedAt };
   const runs = registerRuns(context, log, models, classification, { workerScript: dist('hlip-worker.js'), cliScript: dist('cli.js') });
   context.subscriptions.push(...runs.disposables);
+  prepareVolumeWorker(host.workerScript); // the first open's reader, started while VS Code boots the webview
   context.subscriptions.push(log, status, models, ...VolumeEditorProvider.register(host), ...registerCommands(host, models, classification), ...registerFirstRun(context, models, dist('cli.js'), log));
   return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip: classification, runs: runs.api };
 }

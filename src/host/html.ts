@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 /**
  * The viewer page: a strict Content-Security-Policy (nothing by default; our bundled script by nonce; styles and fonts
  * from the extension's dist/ only; images from data:/blob: for canvases and screenshots). No remote origins, no eval.
+ * The script is async: it runs as soon as it is in, not after the style sheets (the viewer re-fits when they apply).
  */
 export function viewerHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
   const nonce = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
@@ -27,7 +28,7 @@ export function viewerHtml(webview: vscode.Webview, extensionUri: vscode.Uri, ti
 </head>
 <body>
 <div id="app" data-state="loading"><div id="status" class="status" role="status">Loading ${esc(title)}...</div></div>
-<script nonce="${nonce}" src="${asset('webview.js')}"></script>
+<script nonce="${nonce}" src="${asset('webview.js')}" async></script>
 </body>
 </html>`;
 }

@@ -12,7 +12,7 @@ import { answer } from '../shared/request-pairing';
 import { type TransferStudy, type TransferVolume, centerPlanes } from '../shared/transfer';
 import type { VolumeMeta } from '../shared/volume-meta';
 import { isVolumeError } from '../volume/errors';
-import { openStudyInWorker } from '../volume/load-in-worker';
+import { openStudyInWorker, prepareVolumeWorker } from '../volume/load-in-worker';
 import { viewerHtml } from './html';
 import { sourceStem } from './source-stem';
 
@@ -184,6 +184,7 @@ export class ViewerSession implements vscode.Disposable {
       this.study.then(
         (s) => {
           this.marks.studyRead = Date.now();
+          prepareVolumeWorker(this.host.workerScript); // for the next open, now that this read is done
           this.host.log.info(`Opened ${path}: ${s.volumes.length} volume(s) in ${Date.now() - t0} ms`);
         },
         (e) => this.host.log.error(`Cannot open ${path}: ${e instanceof Error ? e.message : e}`),
@@ -244,7 +245,7 @@ export class ViewerSession implements vscode.Disposable {
     if (!s.posted) {
       s.posted = true;
       this.sending = 0;
-      await this.post({ type: 'volume', index: 0, meta: s.meta });
+      void this.post({ type: 'volume', index: 0, meta: s.meta }); // posts keep their order: no round trip to wait
     }
     while (!this.disposed && this.sending === 0) {
       if (s.final && !s.planesSent) {
@@ -257,6 +258,7 @@ export class ViewerSession implements vscode.Disposable {
       if (!job) return;
       const end = job.offset + job.data.byteLength;
       s.sent.push([job.offset, end]);
+      this.marks.firstChunkPosted ??= Date.now();
       await this.post({ type: 'chunk', index: 0, offset: job.offset, data: job.data, done: !!s.final && !unsent(s.sent, s.final.data, 1) });
     }
   }
@@ -344,10 +346,17 @@ export class ViewerSession implements vscode.Disposable {
 const sameVolume = (a: VolumeMeta, b: VolumeMeta) =>
   a.name === b.name && a.dataType === b.dataType && a.frames === b.frames && a.dims.every((d, i) => d === b.dims[i]);
 
-/** The next slabs of the queue: the first, and those that continue it, up to `max` bytes in one buffer. */
+/**
+ * The next slabs of the queue: the first, and those that continue it, up to `max` bytes in one buffer (a bigger slab
+ * is split, so little is in flight when the centre planes want to jump the queue). `max` 0: the first slab alone.
+ */
 function take(queue: { offset: number; data: ArrayBuffer }[], max: number): { offset: number; data: ArrayBuffer } | undefined {
-  const first = queue.shift();
+  let first = queue.shift();
   if (!first) return undefined;
+  if (max > 0 && first.data.byteLength > max) {
+    queue.unshift({ offset: first.offset + max, data: first.data.slice(max) });
+    first = { offset: first.offset, data: first.data.slice(0, max) };
+  }
   queue.sort((a, b) => a.offset - b.offset);
   const parts = [first];
   let size = first.data.byteLength;

@@ -13,6 +13,26 @@ export interface StudyStream {
   slab(offset: number, data: ArrayBuffer): void;
 }
 
+/** A started worker per script, waiting for its study: the next open skips the thread's start-up and bundle load. */
+const spares = new Map<string, Worker>();
+
+/** Starts a worker for the next open (the viewer calls this when it activates and after each open). */
+export function prepareVolumeWorker(workerScript: string): void {
+  if (spares.has(workerScript)) return;
+  const worker = new Worker(workerScript);
+  worker.unref(); // an idle spare never keeps the process alive
+  worker.once('error', () => spares.delete(workerScript));
+  spares.set(workerScript, worker);
+}
+
+function takeWorker(workerScript: string): Worker {
+  const spare = spares.get(workerScript);
+  spares.delete(workerScript);
+  if (!spare) return new Worker(workerScript);
+  spare.ref();
+  return spare;
+}
+
 export function openStudyInWorker(
   workerScript: string,
   path: string,
@@ -20,7 +40,7 @@ export function openStudyInWorker(
 ): Promise<TransferStudy> {
   const { stream, ...read } = opts;
   return new Promise((resolve, reject) => {
-    const worker = new Worker(workerScript);
+    const worker = takeWorker(workerScript);
     const done = () => void worker.terminate();
     worker.on('message', (m: VolumeWorkerReply) => {
       if ('kind' in m) {

@@ -4,6 +4,8 @@
  * range taken from what is in), then a 'slab' for every part of its stored array as it is read (copies, transferred),
  * the centre slice first.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { asVolumeError } from './errors';
 import type { ReadProgress } from './limits';
@@ -47,6 +49,22 @@ function followFirstVolume(): ReadProgress {
       }
       const data = bytes.slice().buffer;
       reply({ kind: 'slab', offset: from, data }, [data]);
+      if (!background) background = lowerThreadPriority();
     },
   };
+}
+
+let background = false;
+/**
+ * Once the first slice is out, the rest of the read is background work: on Linux this thread gets the lowest CPU
+ * priority, so the extension host and the webview, which paint that slice, are not starved on a small machine.
+ */
+function lowerThreadPriority(): boolean {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, 19);
+  } catch {
+    // not Linux, or not allowed: the read just competes as before
+  }
+  return true;
 }
