@@ -27,6 +27,8 @@ app.replaceChildren(status, evalSection, ckptSection, runsSection);
 const evalState: EvaluationState = { b: 1, sort: 'figure', errCheckpoint: 0 };
 
 let drawn: DrawnChart[] = [];
+/** Charts on a log axis: kept when the runs' data is redrawn (a run still training sends new points). */
+const logCharts = new Set<string>();
 let current: CompareData | undefined;
 const tableState: { set?: string; filter: string } = { filter: '' };
 
@@ -69,7 +71,7 @@ function diffTable(d: CompareData): HTMLElement {
     'div', { class: 'diff' },
     el('h2', {}, 'Settings that differ'),
     rows.length ? el('table', { class: 'diff-table' }, el('thead', {}, head), body) : el('p', {}, 'The runs share every setting besides their names and paths.'),
-    el('p', { class: 'note' }, `${d.diff.same.length} settings are the same in every run${identity.length ? `; ${identity.join(', ')} ${identity.length === 1 ? 'names' : 'name'} the runs` : ''}.`),
+    el('p', { class: 'note' }, `${d.diff.same.length} settings are the same in every run${identity.length ? `; ${identity.join(', ')} differ${identity.length === 1 ? 's' : ''} as ${identity.length === 1 ? 'it names' : 'they name'} the runs` : ''}.`),
   );
 }
 
@@ -77,15 +79,17 @@ function chartCard(grid: HTMLElement, chart: CompareData['charts'][number], d: C
   const theme = chartTheme();
   const card = el('div', { class: 'chart', 'data-chart': chart.id });
   const plotHost = el('div', { class: 'plot' });
-  const logBtn = el('button', { class: 'text', 'aria-pressed': 'false', title: 'Logarithmic y axis' }, 'log y');
+  const logBtn = el('button', { class: 'text', 'aria-pressed': String(logCharts.has(chart.id)), title: 'Logarithmic y axis' }, 'log y');
   const tools = el('div', { class: 'chart-tools' }, el('span', { class: 'chart-title' }, chart.title), el('span', { class: 'spacer' }), logBtn);
   card.append(tools, plotHost);
   grid.append(card);
-  const dc = drawChart(plotHost, chart, d, theme, Math.max(280, card.clientWidth - 16));
+  const dc = drawChart(plotHost, chart, d, theme, Math.max(280, card.clientWidth - 16), logCharts.has(chart.id));
   const colors = dc.runs.map((r) => runColor(theme, r));
   const names = dc.runs.map((r) => d.runs[r]?.name ?? '');
   logBtn.addEventListener('click', () => {
     dc.setLog(!dc.log);
+    if (dc.log) logCharts.add(chart.id);
+    else logCharts.delete(chart.id);
     logBtn.setAttribute('aria-pressed', String(dc.log));
   });
   for (const format of ['png', 'svg', 'csv'] as const) {
