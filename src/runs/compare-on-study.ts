@@ -64,6 +64,8 @@ export async function compareOnStudy(volumes: Volume[], paths: string[], runner:
       states[i].message = undefined;
       update();
       const classification = await classifyStudy(volumes, model, runner.engine, { protocol: opts.protocol, signal: opts.signal });
+      // Kept for its maps; the model input (a full study: ~100 MB of float32) is not needed for them.
+      classification.input = { data: new Float32Array(0), shape: classification.input.shape };
       outcomes[i].results = classification.results;
       runs[i] = { classification, model };
       states[i].state = 'done';
