@@ -48,6 +48,9 @@ export function evaluationView(report: MetricsReport, errors: ErrorAnalysis, dat
   };
 }
 
+/** The figures a chart of their own is worth when the trainer did not log them: a set's macro AUC and the task figures. */
+const HEADLINE = /^(auc|balanced_acc|weighted_f1) \((mri|ct|rsna|ctrate|pubbrain5_(anomaly|tumor|disease))\)$/;
+
 /** A checkpoint file of a training run: <run>/checkpoints/epoch_<N>.pt -> run folder and epoch. */
 export function runEpochOf(path: string): { runDir: string; epoch: number } | undefined {
   const m = /^(.*)[\\/]checkpoints[\\/]epoch_(\d+)\.pt$/.exec(path);
@@ -56,7 +59,8 @@ export function runEpochOf(path: string): { runDir: string; epoch: number } | un
 
 /**
  * Adds the evaluation's figures as "evaluated" series (x = epoch) of the runs its checkpoints belong to: into the chart
- * of the same logged key when the trainer logged it (evaluated next to logged), else into a chart of its own.
+ * of the same logged key when the trainer logged it (evaluated next to logged), else (headline figures only) into a
+ * chart of its own.
  */
 export function withEvaluated(data: CompareData, report: MetricsReport): CompareData {
   const charts = data.charts.map((c) => ({ ...c, series: c.series.filter((s) => s.source !== 'evaluated') }));
@@ -75,6 +79,7 @@ export function withEvaluated(data: CompareData, report: MetricsReport): Compare
   const added: Chart[] = [];
   for (const [key, perRun] of points) {
     let chart = byId.get(`logged:${key}`);
+    if (!chart && !HEADLINE.test(key)) continue; // per-diagnosis figures: in the table, not one chart each
     if (!chart) {
       chart = { id: `evaluated:${key}`, title: `${key} (evaluated)`, xLabel: 'epoch', series: [] };
       byId.set(chart.id, chart);
