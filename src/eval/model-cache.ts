@@ -89,9 +89,12 @@ function tensorsHash(tensors: Map<string, HostTensor>, prefix: string): string |
 }
 
 
+const readVocab = (path: string) => readFileSync(path, 'utf8').split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1);
+const vocabHash = (tokens: string[]) => createHash('sha256').update(tokens.join('\n')).digest('hex');
+
 function vocabulary(c: Checkpoint, given: string | undefined, untrained: boolean): string[] | undefined {
   const path = given ?? c.vocabPath;
-  if (path) return readFileSync(path, 'utf8').split(/\r?\n/).filter((l, i, a) => l !== '' || i < a.length - 1);
+  if (path) return readVocab(path);
   return untrained ? buildDemoVocab() : undefined;
 }
 
@@ -122,7 +125,8 @@ export async function prepareEvalModel(cache: string, path: string, set: EvalSet
   let record: CheckpointRecord | undefined;
   try {
     record = JSON.parse(readFileSync(recordPath, 'utf8')) as CheckpointRecord;
-    if (record.version !== MODEL_CACHE_VERSION || (opts.vocab && record.textHash)) record = undefined; // a given vocab: recompute its hash
+    // A given vocabulary other than the one recorded: read the checkpoint again for the text side.
+    if (record.version !== MODEL_CACHE_VERSION || (opts.vocab && record.textHash && record.vocabHash !== vocabHash(readVocab(opts.vocab)))) record = undefined;
   } catch {
     record = undefined;
   }
@@ -147,7 +151,7 @@ export async function prepareEvalModel(cache: string, path: string, set: EvalSet
       text: spec.text,
       logitScale: spec.logitScale,
       untrained,
-      vocabHash: vocab ? createHash('sha256').update(vocab.join('\n')).digest('hex') : undefined,
+      vocabHash: vocab ? vocabHash(vocab) : undefined,
       ctWindows: ctWindowsOf(ckpt, warnings),
       warnings,
     };
