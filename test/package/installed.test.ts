@@ -95,7 +95,8 @@ test('the installed linux-x64 package: viewer (NIfTI, J2K series, 4D), demo clas
 
     // 3. The workbench with the installed extension only.
     const folder = workspace(join(temp, 'workspace'));
-    ui = await launch({ folder, extensionDevelopmentPath: false, extensionsDir });
+    // A bad setting: reported once, the default used (the classification below still runs).
+    ui = await launch({ folder, extensionDevelopmentPath: false, extensionsDir, settings: { 'hlip.executionProviders': ['gpu'] } });
     const running = ui;
 
     // A NIfTI: served from the installed folder, not the repository.
@@ -110,6 +111,10 @@ test('the installed linux-x64 package: viewer (NIfTI, J2K series, 4D), demo clas
     await running.waitForNotification('is ready', { timeout: 240_000 });
     await running.runCommand('HLIP: Classify Study');
     await frame.waitForSelector('#app[data-classify="done"]', { timeout: 300_000 });
+    const warning = await running.waitForNotification('hlip.executionProviders', { timeout: 30_000 });
+    assert.match(warning, /has an item that is "gpu", not one of .*; using its default, \[\]/);
+    assert.equal((await running.notifications()).filter((m) => m.includes('hlip.executionProviders')).length, 1, 'reported once');
+    await running.page.keyboard.press('Escape');
     const scores = await frame.$$eval('#scores tbody tr', (trs) => trs.map((tr) => Number(tr.querySelector('.score')?.textContent)));
     assert.equal(scores.length, 74, 'the brain-MRI set has 74 diagnoses');
     assert.ok(scores.every(Number.isFinite), scores.join(' '));
