@@ -20,6 +20,7 @@ STARTED_MUNGE=
 
 cleanup() {
   set +e
+  kill "$WATCHDOG" 2>/dev/null
   [ -s $B/run/slurmctld.pid ] && scancel --user=root >/dev/null 2>&1
   for name in slurmd slurmctld; do
     f=$B/run/$name.bgpid
@@ -33,6 +34,10 @@ cleanup() {
   if [ "${KEEP:-0}" != 1 ]; then rm -rf "$W"; else echo "kept $W"; fi
 }
 trap cleanup EXIT
+trap 'echo "slurm test: interrupted" >&2; exit 1' TERM INT
+# Bounded: whatever hangs (a daemon, a job), the test ends within 10 minutes and cleans up.
+( trap 'kill $s 2>/dev/null; exit 0' TERM; sleep "${SLURM_TEST_LIMIT_S:-600}" & s=$!; wait $s && echo "slurm test: over ${SLURM_TEST_LIMIT_S:-600} s" >&2 && kill -TERM $$ ) 2>/dev/null &
+WATCHDOG=$!
 
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 CTLD_PORT=$(free_port)
