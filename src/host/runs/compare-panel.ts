@@ -41,6 +41,10 @@ export class ComparePanel implements vscode.Disposable {
   private ready: Promise<void>;
   private runDirs: string[] = [];
   private data?: CompareData;
+  /** What the page shows of the runs now (tests read it). */
+  get runsData(): CompareData | undefined {
+    return this.data;
+  }
   private runs: Run[] = [];
   private study?: { session: ViewerSession; engine: CheckpointEngine; result?: StudyComparison; abort: AbortController };
   private evaluation?: { spec: EvaluationSpec; abort: AbortController; report?: MetricsReport; engine: () => Promise<CheckpointEngine> };

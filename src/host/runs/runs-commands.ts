@@ -58,6 +58,8 @@ async function targetViewer(): Promise<ViewerSession | undefined> {
 export function registerRuns(context: vscode.ExtensionContext, log: vscode.LogOutputChannel, models: ModelManager, classification: ClassificationController, scripts: Scripts): { api: RunsApi; disposables: vscode.Disposable[] } {
   const view = new RunsView(log);
   const tree = vscode.window.createTreeView('hlip.runs', { treeDataProvider: view, canSelectMany: true, showCollapseAll: true });
+  view.visible = tree.visible;
+  tree.onDidChangeVisibility((e) => (view.visible = e.visible));
   const title = (n: number, what: string) => `Compare ${n} ${what}`;
 
   /** Runs picked in the view (a multi-selection), else asked for. */

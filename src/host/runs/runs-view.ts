@@ -26,6 +26,9 @@ const when = (ms: number) => new Date(ms).toLocaleString(undefined, { month: 'sh
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
 
 /** Settings worth seeing first (the rest follow alphabetically). */
+/** Re-read interval while the view is visible, for changes no file event reports. */
+const POLL_MS = 30_000;
+
 const KEY_SETTINGS = ['model', 'force_patch_dropout', 'num_scans', 'epochs', 'batch_size', 'accum_batch', 'lr', 'wd', 'warmup', 'precision'];
 
 export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Disposable {
@@ -50,7 +53,14 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('hlip.runFolders') && this.rewatch()),
     );
     this.rewatch();
+    // Runs often live on network file systems (NFS, Lustre) whose writes from other machines raise no file events:
+    // re-read now and then as well (a listing reads a few KiB per run).
+    this.poll = setInterval(() => this.visible && this.refresh(), POLL_MS);
   }
+
+  /** Whether the view is on screen (set by the tree view; polling only then). */
+  visible = false;
+  private readonly poll: ReturnType<typeof setInterval>;
 
   /** Workspace folders and hlip.runFolders (absolute, or relative to the first workspace folder). */
   roots(): string[] {
@@ -252,6 +262,7 @@ export class RunsView implements vscode.TreeDataProvider<RunsNode>, vscode.Dispo
 
   dispose(): void {
     clearTimeout(this.timer);
+    clearInterval(this.poll);
     this.watchers.forEach((w) => w.dispose());
     this.disposables.forEach((d) => d.dispose());
   }

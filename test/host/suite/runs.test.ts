@@ -5,7 +5,7 @@
  * on an open study gives each checkpoint's own classification, a failing checkpoint showing why.
  */
 import * as assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, cpSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -65,7 +65,14 @@ test('the HLIP Runs view lists the generated runs with their epochs, settings an
 
 test('a run that trains on: a new epoch file and results line appear through the file watcher', async () => {
   const run = join(live, 'pd050');
-  const next = listing((d) => d.runs.some((r) => r.dir === run && r.epochs.some((e) => e.epoch === 4) && r.results.length === 4));
+  // The watcher on a folder outside the workspace starts asynchronously: rewrite params.txt until it reports.
+  const params = readFileSync(join(run, 'params.txt'));
+  const started = listing(() => true, 20_000);
+  const poke = setInterval(() => writeFileSync(join(run, 'params.txt'), params), 1000);
+  writeFileSync(join(run, 'params.txt'), params);
+  await started.finally(() => clearInterval(poke));
+  // 10 s: well inside the view's 30 s re-read, so it is the file events that bring the change.
+  const next = listing((d) => d.runs.some((r) => r.dir === run && r.epochs.some((e) => e.epoch === 4) && r.results.length === 4), 10_000);
   copyFileSync(join(run, 'checkpoints', 'epoch_3.pt'), join(run, 'checkpoints', 'epoch_4.pt'));
   appendFileSync(join(run, 'checkpoints', 'results.jsonl'), '{"auc (mri)": 0.81, "epoch": 4, "num_samples": 512}\n');
   const d = await next;
@@ -84,6 +91,12 @@ test('Compare Runs draws a chart per logged metric, loss and learning rate, and 
   const panel = runs.panels().at(-1)!;
   // auc (mri), 5 retrieval keys, valid_clip_score, num_samples; Contrastive_loss; lr.
   assert.equal(charts, 10);
+  const data = panel.runsData!;
+  assert.deepEqual(data.diff.differing.filter((d) => !d.identity).map((d) => d.label), ['force_patch_dropout 0.25 -> 0.5']);
+  assert.deepEqual(data.diff.problems, []);
+  const loss = data.charts.find((c) => c.id === 'train:Contrastive_loss')!;
+  assert.equal(loss.xLabel, 'step');
+  assert.deepEqual(loss.series.map((s) => s.points.length), [tree.epochs * 5, tree.epochs * 5]);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   assert.equal(runs.panels().includes(panel), false);
 }, { timeout: 60_000 });
