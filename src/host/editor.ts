@@ -1,5 +1,6 @@
 /** The custom editor for scan files: read-only, one ViewerSession per open editor. */
 import * as vscode from 'vscode';
+import { onDisk } from './local-copy';
 import { type HostServices, ViewerSession } from './session';
 
 export const VIEW_TYPE = 'hlip.volumeViewer';
@@ -18,8 +19,12 @@ export class VolumeEditorProvider implements vscode.CustomReadonlyEditorProvider
     return new ScanDocument(uri);
   }
 
-  resolveCustomEditor(document: ScanDocument, panel: vscode.WebviewPanel): void {
-    new ViewerSession(panel, document.uri, this.host);
+  async resolveCustomEditor(document: ScanDocument, panel: vscode.WebviewPanel): Promise<void> {
+    // A scan on a virtual file system is read through VS Code's API into a temporary copy (see local-copy.ts); when
+    // that fails, the session on the original shows the reason in the editor.
+    const source = await onDisk(document.uri).catch(() => ({ uri: document.uri, dispose: async () => {} }));
+    panel.onDidDispose(() => void source.dispose());
+    new ViewerSession(panel, source.uri, this.host);
   }
 
   static register(host: HostServices): vscode.Disposable[] {
