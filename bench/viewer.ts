@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     ];
     if (peerNiivue.ms !== undefined) {
       rows.push(['@niivue/niivue first paint, same .nii.gz (peer)', `${peerNiivue.ms} ms`, '', '']);
-      rows.push(['  ours / niivue (open -> painted, same page state excluded)', `${f(nii.ms / peerNiivue.ms, 2)}x`, '', '']);
+      rows.push(['  ours (warm .nii.gz, from the click) / niivue (from navigation)', `${f(nii.ms / peerNiivue.ms, 2)}x`, '', '']);
     } else rows.push(['@niivue/niivue peer', 'not run', '', peerNiivue.why ?? '']);
     const interactions = [
       ['NIfTI scroll', scroll], ['NIfTI window/level drag', wl],
