@@ -38,13 +38,17 @@ export interface StudyLabels {
   labels: number[];
 }
 
-export interface ModelResult {
+/** Which checkpoint a result or report is about. */
+export interface ModelIdentity {
   label: string;
   path: string;
   sha256: string;
   visualHash: string;
   textHash?: string;
   untrained: boolean;
+}
+
+export interface ModelResult extends ModelIdentity {
   warnings: string[];
   /** Per evaluated study: its logits over the set's classes (pubbrain5: logit_scale x cosine; ctrate: P(positive)). */
   rows: { study: string; logits: number[] }[];

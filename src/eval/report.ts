@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Interval, type PairedDifference, bootstrapIntervals, DEFAULT_DRAWS, DEFAULT_SEED, pairedBootstrap } from './bootstrap';
 import { EvalError } from './errors';
-import { type EvalRecord, type ModelResult, sortSkipped } from './evaluate';
+import { type EvalRecord, type ModelIdentity, type ModelResult, sortSkipped } from './evaluate';
 import { type Prepared, type ScoreTable, prepare, setMetrics } from './metrics/set-metrics';
 
 export interface ReportOptions {
@@ -20,13 +20,7 @@ type Num = number | null;
 const num = (x: number): Num => (Number.isFinite(x) ? x : null);
 const pair = (iv: Interval): [Num, Num] | null => (iv.defined ? [num(iv.lo), num(iv.hi)] : null);
 
-export interface ModelReport {
-  label: string;
-  path: string;
-  sha256: string;
-  visualHash: string;
-  textHash?: string;
-  untrained: boolean;
+export interface ModelReport extends ModelIdentity {
   studies: number;
   metrics: Record<string, Num>;
   /** Macro AUCs that HLIP records as NaN because of some unscorable columns: the mean over the rest, and those columns. */
