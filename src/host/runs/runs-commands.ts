@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { ClassificationController } from '../classification-controller';
 import type { ModelManager } from '../model-manager';
 import { ViewerSession } from '../session';
+import { setting } from '../settings';
 import { CheckpointEngine, convertCheckpoint } from './checkpoint-runner';
 import { ComparePanel } from './compare-panel';
 import { type RunsNode, RunsView } from './runs-view';
@@ -155,7 +156,7 @@ export function registerRuns(context: vscode.ExtensionContext, log: vscode.LogOu
     const out = evaluationDir(context.globalStorageUri.fsPath, spec);
     const args = [...spec.paths.flatMap((p) => ['--model', p]), '--data', spec.data, '--labels', spec.labels, '--set', spec.set, '--layout', spec.layout, '--out', out, '--cache', models.catalogue.root];
     if (spec.vocab) args.push('--vocab', spec.vocab);
-    const eps = vscode.workspace.getConfiguration('hlip').get<string[]>('executionProviders');
+    const eps = setting<string[]>('executionProviders');
     if (eps?.length) args.push('--ep', eps.join(','));
     const panel = ComparePanel.create(context.extensionUri, view, log, `Evaluation: ${spec.set}`);
     if (runDirs.length) await panel.showRuns(runDirs);
