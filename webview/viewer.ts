@@ -190,8 +190,7 @@ export class Viewer {
         vol.extract(v.plane, this.radiological, v.slice, this.frame, v.values);
         v.sliceKey = sliceKey;
       }
-      const img = pixelBuffer(v, lay.width, lay.height);
-      vol.paint(v.values!, this.window, this.palette(map), new Uint32Array(img.data.buffer));
+      vol.paint(v.values!, this.window, this.palette(map), pixelBuffer(v, lay.width, lay.height));
       commitPixels(v);
       v.imageKey = key;
     }

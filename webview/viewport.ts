@@ -23,6 +23,8 @@ export interface PlaneView {
   /** The windowed slice at image resolution, and its pixels (RGBA words) reused while the size stays the same. */
   image: HTMLCanvasElement;
   pixels?: ImageData;
+  /** `pixels` as RGBA words (what painting writes). */
+  words?: Uint32Array;
   /** What the offscreen image shows (slice, frame, window, colours, data version); undefined: nothing yet. */
   imageKey?: string;
   /** Image size (pixels) and pixel spacing (mm) of what is shown. */
@@ -133,10 +135,13 @@ export function commitPixels(v: PlaneView): void {
   v.image.getContext('2d')!.putImageData(v.pixels, 0, 0);
 }
 
-/** Pixels buffer of the image's size, reused while the size stays the same. */
-export function pixelBuffer(v: PlaneView, width: number, height: number): ImageData {
-  if (!v.pixels || v.pixels.width !== width || v.pixels.height !== height) v.pixels = new ImageData(width, height);
-  return v.pixels;
+/** The pixels of an image of this size as RGBA words, reused while the size stays the same. */
+export function pixelBuffer(v: PlaneView, width: number, height: number): Uint32Array {
+  if (!v.pixels || !v.words || v.pixels.width !== width || v.pixels.height !== height) {
+    v.pixels = new ImageData(width, height);
+    v.words = new Uint32Array(v.pixels.data.buffer);
+  }
+  return v.words;
 }
 
 /** Draws the image, the overlay and the crosshair on the visible canvas. */
