@@ -216,7 +216,7 @@ export class ViewerSession implements vscode.Disposable {
       if (s && first && sameVolume(s.meta, first.meta)) {
         s.final = first;
         this.kick();
-      } else await this.sendVolume(0);
+      } else await this.sendVolume(0); // nothing streamed, or not what came out first (its series failed later)
     } catch (e) {
       this.postError(e);
     }
@@ -247,7 +247,7 @@ export class ViewerSession implements vscode.Disposable {
       this.sending = 0;
       void this.post({ type: 'volume', index: 0, meta: s.meta }); // posts keep their order: no round trip to wait
     }
-    while (!this.disposed && this.sending === 0) {
+    while (!this.disposed && this.sending === 0 && this.streamed === s) {
       if (s.final && !s.planesSent) {
         s.planesSent = true;
         s.queue = [];
@@ -274,7 +274,7 @@ export class ViewerSession implements vscode.Disposable {
       const v = study.volumes[index];
       if (!v) return;
       this.sending = index;
-      if (this.streamed) this.streamed.posted = true; // the stream is over: this volume replaces it
+      this.streamed = undefined; // a stream still going stops: this volume replaces it
       await this.post({ type: 'volume', index, meta: v.meta, preview: centerPlanes(v.meta, v.data) });
       const total = v.data.byteLength;
       for (let offset = 0; offset < total && this.sending === index && !this.disposed; offset += CHUNK_BYTES) {
