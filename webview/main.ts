@@ -246,6 +246,7 @@ window.addEventListener('message', (event) => {
         const vol = viewer.vol;
         if (!vol || msg.index !== viewer.volumeIndex) break;
         vol.addCenterPlanes(msg.preview, msg.range);
+        headerPanel.replaceChildren(headerTable(vol.meta)); // the final range
         viewer.renderAll();
         break;
       }
