@@ -11,8 +11,10 @@ import type { ModelManager } from './model-manager';
 export const WALKTHROUGH_ID = 'hlip.gettingStarted';
 export const SAMPLE_SCAN = ['media', 'sample', 'anatomical.nii'];
 
-function runtimeInfoInChildProcess(cliScript: string, providers: string[], cacheDir: string): Promise<RuntimeInfo> {
-  const args = [cliScript, 'runtime', '--json', '--cache', cacheDir, '--ep', providers.join(',')];
+function runtimeInfoInChildProcess(cliScript: string, providers: string[] | undefined, cacheDir: string): Promise<RuntimeInfo> {
+  // The user's own list only: the default order resolved here would reach the probe as a listed one (and a listed
+  // webgpu is accepted on a software adapter).
+  const args = [cliScript, 'runtime', '--json', '--cache', cacheDir, ...(providers?.length ? ['--ep', providers.join(',')] : [])];
   return new Promise((resolve, reject) => {
     // VS Code's execPath is Electron: run it as plain node.
     execFile(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, timeout: 120_000, maxBuffer: 4 * 2 ** 20 }, (err, stdout, stderr) => {
@@ -33,7 +35,7 @@ export function registerFirstRun(context: vscode.ExtensionContext, models: Model
     vscode.commands.registerCommand('hlip.showRuntimeInfo', async () => {
       const probing = vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'HLIP: probing execution providers...' },
-        () => runtimeInfoInChildProcess(cliScript, models.providers(), models.catalogue.root),
+        () => runtimeInfoInChildProcess(cliScript, models.providerSetting(), models.catalogue.root),
       );
       const info = await Promise.resolve(probing).catch((e: Error) => {
         log.error(e.message);

@@ -114,11 +114,17 @@ export class ModelManager implements vscode.Disposable {
   }
 
   providers(): string[] {
-    return resolveProviders(setting<string[]>('executionProviders'));
+    return resolveProviders(this.providerSetting());
+  }
+
+  /** The user's own list (empty: the platform default). Child processes get this, so a default webgpu stays implicit there. */
+  providerSetting(): string[] | undefined {
+    const s = setting<string[]>('executionProviders');
+    return s?.length ? s : undefined;
   }
 
   engine(): Promise<HlipEngine> {
-    this.enginePromise ??= HlipEngine.start({ workerScript: this.workerScript, providers: this.providers(), softwareGpu: listsWebgpu(setting<string[]>('executionProviders')), log: (l) => this.log.info(`[inference] ${l}`) });
+    this.enginePromise ??= HlipEngine.start({ workerScript: this.workerScript, providers: this.providers(), softwareGpu: listsWebgpu(this.providerSetting()), log: (l) => this.log.info(`[inference] ${l}`) });
     return this.enginePromise;
   }
 
@@ -218,7 +224,7 @@ export class ModelManager implements vscode.Disposable {
 
   /** Converts (or finds in the catalogue) a checkpoint in the conversion child process, with progress and cancel. */
   async convertQuietly(path: string, progress?: (stage: string, fraction: number) => void, signal?: AbortSignal): Promise<ModelEntry> {
-    const id = await importInChildProcess(this.cliScript, path, { cacheDir: this.catalogue.root, providers: setting<string[]>('executionProviders'), precision: this.precision(), signal, onProgress: progress });
+    const id = await importInChildProcess(this.cliScript, path, { cacheDir: this.catalogue.root, providers: this.providerSetting(), precision: this.precision(), signal, onProgress: progress });
     const e = await this.catalogue.get(id);
     if (!e) throw new Error(`the converted model ${id} is missing from ${this.catalogue.root}`);
     return e;

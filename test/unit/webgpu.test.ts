@@ -22,6 +22,8 @@ import { findSwiftShaderIcd, probeGpuAdapter } from '../../src/hlip/inference/gp
 import { fractionOn, type NodePlacement, opsOn, profiledRun, profilingOptions } from '../../src/hlip/inference/node-placement';
 import { HlipEngine } from '../../src/hlip/inference/engine';
 import { createSession, runWithFallback } from '../../src/hlip/inference/onnx-sessions';
+import { runtimeInfo } from '../../src/hlip/inference/runtime-info';
+import { formatRuntimeInfo } from '../../src/hlip/inference/runtime-report';
 import { ROOT } from '../fixtures';
 
 const REF = join(ROOT, '.cache', 'hlip-ref');
@@ -152,6 +154,18 @@ describe('WebGPU through SwiftShader', () => {
     const d = maxAbs(outputs.text_embedding.data as Float32Array, npy(join(caseDir, 'expected_text_embedding.npy')).data as Float32Array);
     assert.ok(d <= TOL, `text embedding after the hand-over ${d}`);
     await replaced!.session.release();
+  });
+
+  test('runtime info names the adapter; webgpu is in use only when listed', async (t) => {
+    if (!needSwiftShader(t)) return;
+    const byDefault = await runtimeInfo(undefined);
+    assert.match(byDefault.gpuAdapter ?? '', /^SwiftShader \(Vulkan, software/);
+    assert.notEqual(byDefault.inUse, 'webgpu');
+    assert.match(byDefault.skipped.find((s) => s.name === 'webgpu')?.why ?? '', /software GPU adapter \(SwiftShader/);
+    const listed = await runtimeInfo(['webgpu']);
+    assert.equal(listed.inUse, 'webgpu');
+    assert.equal(listed.providers.find((p) => p.name === 'webgpu')?.note, 'SwiftShader (software adapter)');
+    assert.match(formatRuntimeInfo(listed), /- GPU adapter \(webgpu\): SwiftShader \(Vulkan, software/);
   });
 
   test('no Vulkan driver: webgpu falls back to cpu with the reason', (t) => {

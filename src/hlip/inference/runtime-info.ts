@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { DataType, encodeModel, valueInfo } from '../graph/onnx-proto';
 import { builtProviders, createSession } from './onnx-sessions';
-import { PROVIDER_NAMES, resolveProviders } from './provider-order';
+import { probeGpuAdapter } from './gpu-adapter';
+import { listsWebgpu, PROVIDER_NAMES, resolveProviders } from './provider-order';
 import type { ProviderProbe, RuntimeInfo } from './runtime-report';
 
 /** y = x + x on float[1,4]: every provider has Add. */
@@ -55,7 +56,7 @@ async function probe(model: string, name: string, built: boolean, softwareGpu: b
 export async function runtimeInfo(setting: readonly string[] | undefined): Promise<RuntimeInfo> {
   const requested = resolveProviders(setting);
   const built = new Set(builtProviders());
-  const softwareGpu = !!setting?.includes('webgpu');
+  const softwareGpu = listsWebgpu(setting);
   const dir = mkdtempSync(join(tmpdir(), 'hlip-probe-'));
   const providers: ProviderProbe[] = [];
   try {
@@ -78,5 +79,14 @@ export async function runtimeInfo(setting: readonly string[] | undefined): Promi
     inUse,
     skipped,
     providers,
+    gpuAdapter: gpuAdapterLine(),
   };
+}
+
+/** The GPU adapter webgpu finds here (gpu-adapter.ts), or why there is none. */
+function gpuAdapterLine(): string {
+  const p = probeGpuAdapter();
+  if (!p.adapter) return `none: ${p.problem}`;
+  const api = { vulkan: 'Vulkan', metal: 'Metal', d3d12: 'Direct3D 12' }[p.adapter.api];
+  return `${p.adapter.name} (${api}${p.adapter.software ? ', software: slower than cpu, used only when webgpu is listed' : ''})`;
 }

@@ -26,6 +26,8 @@ export interface RuntimeInfo {
   /** The requested providers before it, each with the reason it is not used. */
   skipped: { name: string; why: string }[];
   providers: ProviderProbe[];
+  /** The GPU adapter webgpu finds on this machine, or "none: <why>". */
+  gpuAdapter?: string;
   cache?: { dir: string; bytes: number; models: number };
 }
 
@@ -40,6 +42,7 @@ export function formatRuntimeInfo(r: RuntimeInfo): string {
     `- Providers tried, in order: ${r.requested.join(', ')}`,
     `- **In use: ${r.inUse}**`,
     ...r.skipped.map((s) => `- not used: ${s.why.startsWith(`${s.name}:`) ? s.why : `${s.name}: ${s.why}`}`),
+    ...(r.gpuAdapter ? [`- GPU adapter (webgpu): ${r.gpuAdapter}`] : []),
     '',
     '| provider | in this build | loads here | note |',
     '| --- | --- | --- | --- |',
