@@ -25,12 +25,12 @@ export function activate(context: vscode.ExtensionContext): HlipApi {
   const status = vscode.window.createStatusBarItem('hlip.viewer', vscode.StatusBarAlignment.Right, 100);
   status.name = 'HLIP Viewer';
   const dist = (f: string) => vscode.Uri.joinPath(context.extensionUri, 'dist', f).fsPath;
+  prepareVolumeWorker(dist('volume-worker.js')); // first: the first open's reader, ready while VS Code boots the webview
   const models = new ModelManager(context, log, dist('hlip-worker.js'), dist('cli.js'));
   const classification = new ClassificationController(context, models, log);
   const host: HostServices = { extensionUri: context.extensionUri, log, status, workerScript: dist('volume-worker.js'), requests: classification, activatedAt };
   const runs = registerRuns(context, log, models, classification, { workerScript: dist('hlip-worker.js'), cliScript: dist('cli.js') });
   context.subscriptions.push(...runs.disposables);
-  prepareVolumeWorker(host.workerScript); // the first open's reader, started while VS Code boots the webview
   context.subscriptions.push(log, status, models, ...VolumeEditorProvider.register(host), ...registerCommands(host, models, classification), ...registerFirstRun(context, models, dist('cli.js'), log));
   return { sessions: () => ViewerSession.sessions(), onDidReceive: ViewerSession.onDidReceive, hlip: classification, runs: runs.api };
 }
