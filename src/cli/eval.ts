@@ -9,6 +9,7 @@ import { type Layout, type Progress, type Shard, evaluate } from '../eval/evalua
 import { writeRecord, writeReport } from '../eval/report';
 import { writeFileSync } from 'node:fs';
 import { resolveProviders } from '../hlip/inference/onnx-sessions';
+import { listsWebgpu } from '../hlip/inference/provider-order';
 import { hlipWorkerScript } from './model-runtime';
 import { type CliOptions, UsageError } from './options';
 
@@ -55,7 +56,7 @@ export async function evalCommand(o: CliOptions, out: (s: string) => void): Prom
     process.stderr.write(`eval: [${p.modelIndex + 1}/${p.models} ${p.model}] ${p.done}/${p.total} study runs, ${p.studiesPerSecond.toFixed(2)} studies/s, ETA ${clock(p.etaSeconds)}\n`);
   };
   const { record, stats } = await evaluate({
-    models: o.models, data, labels, set, layout, shard, cache: join(o.cache, 'eval'), providers: resolveProviders(o.ep), workerScript: hlipWorkerScript(), vocab: o.vocab,
+    models: o.models, data, labels, set, layout, shard, cache: join(o.cache, 'eval'), providers: resolveProviders(o.ep), softwareGpu: listsWebgpu(o.ep), workerScript: hlipWorkerScript(), vocab: o.vocab,
     onProgress, log: (s) => o.quiet || process.stderr.write(`eval: ${s}\n`),
   });
   // Run facts (timings, cache use) beside the outputs, never inside them: a report does not depend on how it was run.

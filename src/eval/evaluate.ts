@@ -95,6 +95,8 @@ export interface EvalRequest {
   shard?: Shard;
   cache: string;
   providers: string[];
+  /** The user listed webgpu: a software GPU adapter is acceptable (provider-order.ts listsWebgpu). */
+  softwareGpu?: boolean;
   workerScript: string;
   vocab?: string;
   signal?: AbortSignal;
@@ -180,7 +182,7 @@ export async function evaluate(req: EvalRequest): Promise<{ record: EvalRecord; 
   const log = req.log ?? (() => {});
   // Started on first use: a fully cached run never needs an inference worker.
   let started: HlipEngine | undefined;
-  const engine = async () => (started ??= await HlipEngine.start({ workerScript: req.workerScript, providers: req.providers }));
+  const engine = async () => (started ??= await HlipEngine.start({ workerScript: req.workerScript, providers: req.providers, softwareGpu: req.softwareGpu }));
   const labelsList = modelLabels(req.models);
   const models: ModelResult[] = [];
   const stats: RunStats = { models: [], studiesPerSecond: 0 };

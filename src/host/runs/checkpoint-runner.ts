@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { openModel, type LoadedModel } from '../../hlip/classify/study-classifier';
 import { HlipEngine } from '../../hlip/inference/engine';
+import { listsWebgpu } from '../../hlip/inference/provider-order';
 import type { ModelEntry } from '../../hlip/models/model-catalogue';
 import type { CheckpointRunner } from '../../runs';
 import { importInChildProcess } from '../import-process';
@@ -43,7 +44,7 @@ export class CheckpointEngine implements CheckpointRunner, vscode.Disposable {
   ) {}
 
   static async start(models: ModelManager, workerScript: string, cliScript: string, log: vscode.LogOutputChannel): Promise<CheckpointEngine> {
-    const engine = await HlipEngine.start({ workerScript, providers: models.providers(), log: (l) => log.info(`[compare inference] ${l}`) });
+    const engine = await HlipEngine.start({ workerScript, providers: models.providers(), softwareGpu: listsWebgpu(models.providerSetting()), log: (l) => log.info(`[compare inference] ${l}`) });
     return new CheckpointEngine(engine, models, cliScript);
   }
 
