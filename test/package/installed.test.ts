@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { NIBABEL, PYDICOM, SYSTEM_PYTHON } from '../fixtures';
-import { hostInstalled, launch, type VSCodeUI } from '../ui/driver';
+import { hostAvailable, launch, type VSCodeUI } from '../ui/driver';
 import { ROOT, requiredFor, runtimeFiles, unwanted } from './runtime-files';
 
 const cs = require('../host/code-server.js') as { CODE_SERVER_BIN: string; CODE_SERVER_NODE: string };
@@ -60,11 +60,7 @@ async function openScan(ui: VSCodeUI, path: string) {
 }
 
 test('the installed linux-x64 package: viewer (NIfTI, J2K series, 4D), demo classification, walkthrough', { timeout: 1_200_000 }, async (t) => {
-  if (!hostInstalled()) {
-    if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
-    t.skip('code-server / chromium missing: run `npm run setup:host`');
-    return;
-  }
+  if (!hostAvailable(t)) return;
   const temp = mkdtempSync(join(tmpdir(), 'hlip-installed-'));
   let ui: VSCodeUI | undefined;
   try {

@@ -319,16 +319,21 @@ export class VSCodeUI {
   }
 }
 
+/** Whether code-server and chromium are here; without them the test is skipped (false), or fails under CI=true. */
+export function hostAvailable(t: TestContext): boolean {
+  if (hostInstalled()) return true;
+  const msg = 'code-server / chromium missing: run `npm run setup:host`';
+  if (process.env.CI === 'true') throw new Error(msg);
+  t.skip(msg);
+  return false;
+}
+
 /**
  * The test's VS Code on a fresh copy of the host-test fixtures (test/host/prepare-fixtures.ts). Without code-server and
  * chromium the test is skipped, or fails under CI=true; returns undefined then.
  */
 export async function launchOnFixtures(t: TestContext, name: string): Promise<{ ui: VSCodeUI; workspace: string } | undefined> {
-  if (!hostInstalled()) {
-    if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
-    t.skip('code-server / chromium missing: run `npm run setup:host`');
-    return undefined;
-  }
+  if (!hostAvailable(t)) return undefined;
   const workspace = prepareFixtures(mkdtempSync(join(tmpdir(), `hlip-ui-${name}-`)));
   return { ui: await launch({ folder: workspace }), workspace };
 }

@@ -13,13 +13,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT, SYSTEM_PYTHON } from '../fixtures';
 import { runsTree } from '../runs-tree';
-import { hostInstalled, launch } from './driver';
+import { hostAvailable, launch } from './driver';
 
 test('Evaluate Checkpoints from the Runs view: figures, chart, error analysis in the viewer', { timeout: 600_000 }, async (t) => {
-  if (!hostInstalled()) {
-    if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
-    return t.skip('code-server / chromium missing: run `npm run setup:host`');
-  }
+  if (!hostAvailable(t)) return;
   const tree = runsTree();
   const ws = mkdtempSync(join(tmpdir(), 'hlip-ui-eval-'));
   cpSync(join(tree.logs, 'dinotxt'), join(ws, 'logs', 'dinotxt'), { recursive: true });

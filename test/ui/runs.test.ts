@@ -11,15 +11,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { NIBABEL } from '../fixtures';
 import { runsTree } from '../runs-tree';
-import { hostInstalled, launch } from './driver';
+import { hostAvailable, launch } from './driver';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('HLIP Runs view, Compare Runs and Compare Checkpoints on a study', { timeout: 480_000 }, async (t) => {
-  if (!hostInstalled()) {
-    if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
-    return t.skip('code-server / chromium missing: run `npm run setup:host`');
-  }
+  if (!hostAvailable(t)) return;
   const tree = runsTree();
   const ws = mkdtempSync(join(tmpdir(), 'hlip-ui-runs-'));
   cpSync(tree.logs, join(ws, 'logs'), { recursive: true });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Frame } from 'playwright-core';
 import { makeSeries } from '../oracles';
-import { hostInstalled, launch } from './driver';
+import { hostAvailable, launch } from './driver';
 
 type Plane = 'axial' | 'coronal' | 'sagittal';
 
@@ -37,10 +37,7 @@ async function snapshot(frame: Frame, plane: Plane) {
 }
 
 test('a series keeps rendering correctly while it streams', { timeout: 300_000 }, async (t) => {
-  if (!hostInstalled()) {
-    if (process.env.CI === 'true') throw new Error('code-server / chromium missing: run `npm run setup:host`');
-    return t.skip('code-server / chromium missing: run `npm run setup:host`');
-  }
+  if (!hostAvailable(t)) return;
   const ws = mkdtempSync(join(tmpdir(), 'hlip-ui-streaming-'));
   makeSeries(join(ws, 'series'), '--shape', '384', '384', '160', '--spacing', '0.6', '0.6', '1');
   const ui = await launch({ folder: ws });
