@@ -7,10 +7,7 @@ import { COLORMAPS, type ColormapName, table } from './colormap-tables';
 
 let registered = false;
 
-/**
- * The viewport colormap id for a name, registering all maps the first time. Grey is a map too: cornerstone caches its
- * render canvas per element, and switching its paths (pseudo-colour <-> grey, which only writes alpha) left stale colours.
- */
+/** The viewport colormap id for a name, registering all maps the first time (grey goes through cornerstone's grey path). */
 export function cornerstoneColormap(name: ColormapName): string {
   if (!registered) {
     for (const id of COLORMAPS) {

@@ -50,12 +50,15 @@ declare module 'cornerstone-core' {
     image?: Image;
     viewport?: Viewport;
     needsRedraw: boolean;
+    /** Cornerstone's per-element render cache; its render canvas is made again when unset. */
+    renderingTools: { renderCanvas?: HTMLCanvasElement };
   }
   export function getEnabledElement(element: HTMLElement): EnabledElement;
   export function setToPixelCoordinateSystem(enabledElement: EnabledElement, context: CanvasRenderingContext2D, scale?: number): void;
   /** Render an element's image now (its own animation-frame loop renders when `needsRedraw`, a frame later). */
   export function renderPseudoColorImage(enabledElement: EnabledElement, invalidated?: boolean): void;
   export function renderColorImage(enabledElement: EnabledElement, invalidated?: boolean): void;
+  export function renderGrayscaleImage(enabledElement: EnabledElement, invalidated?: boolean): void;
   export const EVENTS: { IMAGE_RENDERED: string };
   export const colors: {
     getColormap(id: string, data?: { name: string; numOfColors?: number; colors: number[][] }): object;

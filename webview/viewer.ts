@@ -200,7 +200,7 @@ export class Viewer {
       v.overlayKey = overlayKey;
     }
     v.crosshair = crosshairFor(v, vol.canon, this.radiological, this.point);
-    show(v, this.window, vol.isColor ? '' : cornerstoneColormap(map));
+    show(v, this.window, vol.isColor || map === 'gray' ? '' : cornerstoneColormap(map));
     const box = v.element.parentElement!;
     box.dataset.slice = String(v.slice);
     box.dataset.depth = String(v.depth);

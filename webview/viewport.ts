@@ -34,6 +34,8 @@ export interface PlaneView {
   overlayKey?: string;
   crosshair?: [number, number];
   renderedAt?: number;
+  /** Cornerstone's rendering path last used: grey, pseudo-colour (a colour map) or colour. */
+  path?: 'gray' | 'pseudo' | 'color';
   /** Zoom/pan fitted to the panel since the last reset. */
   fitted?: boolean;
   /** The user zoomed or panned: keep that on resize instead of refitting. */
@@ -67,7 +69,10 @@ export function createPlaneView(parent: HTMLElement, plane: Plane): PlaneView {
   return v;
 }
 
-/** Shows the plane's image with this window and colour map, now (cornerstone's own loop would draw a frame later). */
+/**
+ * Shows the plane's image with this window and colour map ('' for grey or a colour image), now (cornerstone's own loop
+ * would draw a frame later).
+ */
 export function show(v: PlaneView, window: { center: number; width: number }, colormap: string): void {
   const image = v.image!;
   const el = v.enabled;
@@ -88,8 +93,15 @@ export function show(v: PlaneView, window: { center: number; width: number }, co
     v.fitted = true;
   }
   // Rendered in this frame, through the path cornerstone picks for it; its own loop then has nothing left to draw.
-  if (colormap) cornerstone.renderPseudoColorImage(el, false);
+  const path = image.color ? 'color' : colormap ? 'pseudo' : 'gray';
+  if (path === 'gray') {
+    // Grey only writes the alpha of a white render canvas (the fastest path): after a colour map, whose colours it would
+    // keep, cornerstone gets a fresh one.
+    if (v.path === 'pseudo') el.renderingTools.renderCanvas = undefined;
+    cornerstone.renderGrayscaleImage(el, false);
+  } else if (path === 'pseudo') cornerstone.renderPseudoColorImage(el, false);
   else cornerstone.renderColorImage(el, false);
+  v.path = path;
   el.needsRedraw = false;
   drawDecorations(v, el.canvas.getContext('2d')!);
 }
