@@ -1,19 +1,10 @@
 /**
  * A received volume prepared for display: typed voxels (filled in as they arrive), the canonical (RAS) walk, which
- * stored slices are in, and painting a slice through the window into RGBA pixels.
+ * stored slices are in, slices extracted for the views (cornerstone windows and colours them), window percentiles.
  */
 import type { CenterPlanes, VolumeMeta, VoxelArray } from '../src/shared/volume-meta';
 import { typedVoxels } from '../src/shared/transfer';
 import { type Canonical, type Plane, canonical, extractSlice, sliceLayout } from './reslice';
-import { type Window, windowLut, windowRamp } from './windowing';
-
-/** Stored types painted through a table over every value they can hold: offset of value 0 and table size. */
-const LUT_TYPES: Partial<Record<string, { offset: number; size: number }>> = {
-  uint8: { offset: 0, size: 256 },
-  int8: { offset: 128, size: 256 },
-  uint16: { offset: 0, size: 65536 },
-  int16: { offset: 32768, size: 65536 },
-};
 
 /** The canonical axis each plane slices through (R, A, S = 0, 1, 2). */
 const THROUGH: Record<Plane, number> = { axial: 2, coronal: 1, sagittal: 0 };
@@ -38,8 +29,6 @@ export class DisplayVolume {
   /** Received bytes per stored slice (index t * nz + k), to tell which slices can be shown. */
   private readonly slabBytes?: Uint32Array;
   private readonly slabSize: number;
-  private lut?: Uint32Array;
-  private lutKey = '';
 
   /** A whole volume (`buffer` holds every voxel), or one that is still arriving (`streaming`, then insert()). */
   constructor(readonly meta: VolumeMeta, buffer: ArrayBuffer, preview?: CenterPlanes, streaming = !!preview) {
@@ -128,40 +117,6 @@ export class DisplayVolume {
     const Ctor = this.data.constructor as new (n: number) => VoxelArray;
     return new Ctor(n);
   }
-
-  /** Windowed RGBA words of a slice's stored values (`values` from extract) through `palette` (256 words). */
-  paint(values: VoxelArray, w: Window, palette: Uint32Array, out: Uint32Array): void {
-    const n = out.length;
-    if (this.isColor) {
-      // The window applies to each channel; the colour map does not.
-      const ramp = windowRamp(w, 1, 0);
-      const t = new Uint8Array(256);
-      for (let i = 0; i < 256; i++) t[i] = Math.max(0, Math.min(255, Math.round(i * ramp.a + ramp.b)));
-      for (let i = 0, o = 0; i < n; i++, o += 3) out[i] = 0xff000000 | (t[values[o + 2]] << 16) | (t[values[o + 1]] << 8) | t[values[o]];
-      return;
-    }
-    const r = this.meta.rescale;
-    const ramp = windowRamp(w, r?.slope ?? 1, r?.intercept ?? 0);
-    const spec = LUT_TYPES[this.meta.dataType];
-    if (spec) {
-      const key = `${ramp.a},${ramp.b}`;
-      if (!this.lut || this.lutKey !== key || this.lutPalette !== palette) {
-        this.lut = windowLut(this.lut ?? new Uint32Array(spec.size), spec.offset, ramp, palette);
-        this.lutKey = key;
-        this.lutPalette = palette;
-      }
-      const lut = this.lut;
-      const off = spec.offset;
-      for (let i = 0; i < n; i++) out[i] = lut[values[i] + off];
-      return;
-    }
-    const { a, b } = ramp;
-    for (let i = 0; i < n; i++) {
-      const t = values[i] * a + b;
-      out[i] = palette[t >= 0 ? (t >= 255 ? 255 : Math.round(t)) : 0]; // NaN fails t >= 0: lowest colour
-    }
-  }
-  private lutPalette?: Uint32Array;
 
   /** Real value at a voxel index of a frame. */
   valueAt(i: number, j: number, k: number, frame: number): number | [number, number, number] {

@@ -1,17 +1,17 @@
 /**
- * The three-plane viewer: state (volume, crosshair point, window, colour map, layout, overlay), rendering (each plane
- * repaints its pixels only when its slice, window or colours change; see viewport.ts), and the mouse / keyboard interactions radiologists expect (wheel and arrows scroll, drag windows,
- * right-drag zooms, middle- or shift-drag pans, click moves the linked crosshair).
+ * The three-plane viewer: state (volume, crosshair point, window, colour map, layout, overlay), rendering through
+ * cornerstone (each plane re-extracts its slice only when it changed, and cornerstone renders its pixels again only when
+ * the slice, window or colours changed; see viewport.ts), and the mouse / keyboard interactions radiologists expect
+ * (wheel and arrows scroll, drag windows, right-drag zooms, middle- or shift-drag pans, click moves the linked crosshair).
  */
-import { COLORMAPS, type ColormapName, table } from './colormap-tables';
+import { COLORMAPS, type ColormapName } from './colormap-tables';
+import { cornerstoneColormap } from './colormaps';
 import type { DisplayVolume } from './display';
 import type { Overlay } from './overlay';
 import { PLANES, type Plane, canonicalToVoxel, voxelToCanonical } from './reslice';
-import {
-  type PlaneView, canonicalAt, commitPixels, createPlaneView, crosshairFor, draw, fitToWindow, imageRect, overlayCanvas, panBy,
-  pixelBuffer, sizeCanvas, zoomBy,
-} from './viewport';
-import { CT_PRESETS, type Window, autoWindow, dragWindow, packedPalette } from './windowing';
+import { type PixelFormat, pixelFormat, sliceImage, slicePixels } from './slice-image';
+import { type PlaneView, canonicalAt, createPlaneView, crosshairFor, imageRect, overlayCanvas, panBy, show, sizeCanvas, zoomBy } from './viewport';
+import { CT_PRESETS, type Window, autoWindow, dragWindow } from './windowing';
 import { apply4 } from '../src/shared/geometry';
 
 export type Layout = '1x3' | '2x2' | 'single';
@@ -58,7 +58,7 @@ export class Viewer {
     this.grid.dataset.empty = 'false';
     for (const v of this.views) {
       v.fitted = v.userView = false;
-      v.imageKey = v.sliceKey = v.overlayKey = undefined;
+      v.sliceKey = v.overlayKey = undefined;
     }
     this.renderAll();
   }
@@ -130,11 +130,7 @@ export class Viewer {
   }
 
   private resize(): void {
-    for (const v of this.views) {
-      if (v.element.parentElement!.hidden || !sizeCanvas(v)) continue;
-      if (!v.userView && v.imageKey) fitToWindow(v);
-      draw(v);
-    }
+    for (const v of this.views) if (!v.element.parentElement!.hidden) sizeCanvas(v);
   }
 
   renderAll(): void {
@@ -142,7 +138,7 @@ export class Viewer {
     this.requestFrame();
   }
 
-  /** Redraws without repainting pixels (zoom, pan): the image key is unchanged, so render() only blits. */
+  /** Redraws without new pixels (zoom, pan): the image is unchanged, so cornerstone only draws its cached render. */
   private redraw(v: PlaneView): void {
     this.pending.add(v);
     this.requestFrame();
@@ -167,11 +163,11 @@ export class Viewer {
     });
   }
 
-  /** Draws one plane; repaints its pixels only when what they show changed. True when its data are all in. */
+  /** Draws one plane; extracts its slice only when what it shows changed. True when its data are all in. */
   private render(v: PlaneView): boolean {
     const vol = this.vol;
     if (!vol || v.element.parentElement!.hidden) return false;
-    if (sizeCanvas(v) && !v.userView) v.fitted = false;
+    sizeCanvas(v);
     const lay = vol.layout(v.plane, this.radiological);
     const axis = AXIS_THROUGH[v.plane];
     v.slice = this.point[axis];
@@ -179,20 +175,23 @@ export class Viewer {
     const ready = vol.planeReady(v.plane, v.slice, this.frame);
     // MONOCHROME1 shows high values dark: swap the grey maps for it.
     const map = vol.meta.invertDisplay && (this.colormap === 'gray' || this.colormap === 'inverted') ? (this.colormap === 'gray' ? 'inverted' : 'gray') : this.colormap;
-    const sliceKey = `${vol.id}:${v.plane}:${this.radiological}:${v.slice}:${this.frame}:${vol.version}`;
-    const key = `${sliceKey}:${this.window.center}:${this.window.width}:${map}`;
-    if (key !== v.imageKey) {
+    const format = this.pixelFormat(vol);
+    const sliceKey = `${vol.id}:${v.plane}:${this.radiological}:${v.slice}:${this.frame}:${vol.version}:${format.key}`;
+    if (sliceKey !== v.sliceKey) {
       v.width = lay.width;
       v.height = lay.height;
       v.spacing = lay.spacing;
-      if (sliceKey !== v.sliceKey) {
-        v.values = vol.sliceBuffer(lay.width, lay.height, v.values);
-        vol.extract(v.plane, this.radiological, v.slice, this.frame, v.values);
-        v.sliceKey = sliceKey;
+      v.values = vol.sliceBuffer(lay.width, lay.height, v.values);
+      vol.extract(v.plane, this.radiological, v.slice, this.frame, v.values);
+      v.pixels = slicePixels(v.values, format, vol, v.pixels instanceof Uint8Array || v.pixels instanceof Uint16Array ? v.pixels : undefined);
+      const imageFormat = `${format.key}:${lay.width}x${lay.height}:${lay.spacing}`;
+      if (imageFormat !== v.imageFormat) {
+        v.image = sliceImage(format, lay.width, lay.height, lay.spacing, () => v.pixels!);
+        v.imageFormat = imageFormat;
       }
-      vol.paint(v.values!, this.window, this.palette(map), pixelBuffer(v, lay.width, lay.height));
-      commitPixels(v);
-      v.imageKey = key;
+      // A new id makes cornerstone render the new pixels; its VOI table (cached on the image) stays.
+      v.image!.imageId = `hlip:${sliceKey}`;
+      v.sliceKey = sliceKey;
     }
     const overlay = this.overlay?.settings.visible && !vol.isColor ? this.overlay : undefined;
     const overlayKey = overlay ? `${sliceKey}:${JSON.stringify(overlay.settings)}` : undefined;
@@ -201,11 +200,7 @@ export class Viewer {
       v.overlayKey = overlayKey;
     }
     v.crosshair = crosshairFor(v, vol.canon, this.radiological, this.point);
-    if (!v.fitted) {
-      fitToWindow(v);
-      v.fitted = true;
-    }
-    draw(v);
+    show(v, this.window, vol.isColor || map === 'gray' ? '' : cornerstoneColormap(map));
     const box = v.element.parentElement!;
     box.dataset.slice = String(v.slice);
     box.dataset.depth = String(v.depth);
@@ -220,11 +215,13 @@ export class Viewer {
     return ready;
   }
 
-  private palettes = new Map<string, Uint32Array>();
-  private palette(name: string): Uint32Array {
-    let p = this.palettes.get(name);
-    if (!p) this.palettes.set(name, (p = packedPalette(table(name))));
-    return p;
+  private format?: { vol: DisplayVolume; range: [number, number]; format: PixelFormat };
+  /** How the volume's values go to cornerstone: made again only for another volume or (quantised ones) another range. */
+  private pixelFormat(vol: DisplayVolume): PixelFormat {
+    const f = this.format;
+    if (f?.vol === vol && (f.range === vol.meta.range || !f.format.quantise)) return f.format;
+    this.format = { vol, range: vol.meta.range, format: pixelFormat(vol) };
+    return this.format.format;
   }
 
   /** The image's rectangle on a plane's canvas (undefined before its first paint). */

@@ -52,10 +52,20 @@ test('phantom: painted planes, orientation, window/level, scrolling, overlay, sc
     await ui.page.waitForTimeout(500);
     t.diagnostic(`screenshot: ${await ui.screenshot('viewer-phantom')}`);
 
-    // 1. Not blank: each plane has bright and dark parts.
+    // 1. Not blank: each plane has bright and dark parts; fitted: the whole image inside a canvas shown at its own size.
     for (const plane of ['axial', 'coronal', 'sagittal'] as Plane[]) {
       const all = lum(await regionMean(frame, plane, 0, 0, 1, 1));
       assert.ok(all > 10, `${plane} looks blank (mean ${all})`);
+      const fit = await frame.evaluate((plane) => {
+        const r = (window as unknown as { hlipProbe: { imageRect(p: string): Rect } }).hlipProbe.imageRect(plane);
+        const c = document.querySelector(`.viewport[data-plane="${plane}"] canvas`) as HTMLCanvasElement;
+        const shown = c.getBoundingClientRect();
+        return { r, w: c.width, h: c.height, shownW: shown.width, shownH: shown.height };
+      }, plane);
+      assert.ok(Math.abs(fit.shownW - fit.w) < 1 && Math.abs(fit.shownH - fit.h) < 1, `${plane}: canvas ${fit.w}x${fit.h} shown at ${fit.shownW}x${fit.shownH}`);
+      const { r } = fit;
+      assert.ok(r.x0 > -1 && r.y0 > -1 && r.x1 < fit.w + 1 && r.y1 < fit.h + 1, `${plane}: image ${JSON.stringify(r)} not inside ${fit.w}x${fit.h}`);
+      assert.ok(r.x1 - r.x0 > fit.w - 2 || r.y1 - r.y0 > fit.h - 2, `${plane}: image ${JSON.stringify(r)} not fitted to ${fit.w}x${fit.h}`);
     }
 
     // 2. Orientation (radiological): the R-block is on the screen's left in axial and coronal; the A-block at the top of

@@ -1,14 +1,11 @@
 /**
- * The webview's display volume without a browser: windowing through the lookup table gives the same colours as the
- * window formula computed per value (8/16-bit through the table, floats directly), NaN paints the lowest colour, and a
- * streamed volume tells which planes can be shown as its slices arrive and when its automatic window should follow.
+ * The webview's display volume without a browser: a streamed volume tells which planes can be shown as its slices
+ * arrive and when its automatic window should follow. (Its slices as cornerstone pixels: slice-image.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { VolumeMeta, VoxelType } from '../../src/shared/volume-meta';
 import { DisplayVolume } from '../../webview/display';
-import { packedPalette, windowRamp } from '../../webview/windowing';
-import { table } from '../../webview/colormap-tables';
 
 function meta(dataType: VoxelType, dims: [number, number, number], rescale: VolumeMeta['rescale'] = null): VolumeMeta {
   return {
@@ -16,47 +13,6 @@ function meta(dataType: VoxelType, dims: [number, number, number], rescale: Volu
     spacing: [1, 1, 1], orientation: 'RAS', rescale, range: [0, 1], invertDisplay: false, header: [], warnings: [], files: 1,
   };
 }
-
-/** The window formula for one stored value, as a palette index (the reference the table must match). */
-function expectedIndex(v: number, center: number, width: number, slope: number, intercept: number): number {
-  const real = v * slope + intercept;
-  const t = ((real - (center - width / 2)) / width) * 255;
-  return Number.isNaN(t) ? 0 : Math.max(0, Math.min(255, Math.round(t)));
-}
-
-const cases: [VoxelType, number[], VolumeMeta['rescale']][] = [
-  ['int16', [-32768, -1024, -1, 0, 1, 39, 40, 41, 80, 3071, 32767], { slope: 1, intercept: -1024 }],
-  ['uint16', [0, 1, 500, 1000, 1024, 1064, 2000, 65535], { slope: 1, intercept: -1024 }],
-  ['uint8', [0, 1, 100, 127, 128, 254, 255], null],
-  ['int8', [-128, -1, 0, 1, 127], null],
-  ['float32', [-1e9, -0.5, 0, 0.25, 0.5, 0.75, 1, 1e9, NaN], { slope: 2, intercept: 0.5 }],
-];
-
-for (const [type, values, rescale] of cases) {
-  test(`${type}: windowed colours match the window formula`, () => {
-    const Ctor = { int16: Int16Array, uint16: Uint16Array, uint8: Uint8Array, int8: Int8Array, float32: Float32Array }[type as 'int16'];
-    const data = new Ctor(values);
-    const vol = new DisplayVolume(meta(type, [values.length, 1, 1], rescale), data.buffer as ArrayBuffer);
-    const palette = packedPalette(table('viridis'));
-    const out = new Uint32Array(values.length);
-    for (const w of [{ center: 40, width: 80 }, { center: 0.3, width: 1.7 }, { center: -500, width: 3000 }]) {
-      vol.paint(data, w, palette, out);
-      values.forEach((v, i) => {
-        const want = palette[expectedIndex(data[i], w.center, w.width, rescale?.slope ?? 1, rescale?.intercept ?? 0)];
-        assert.equal(out[i], want, `${type} ${v} in window ${w.center}/${w.width}`);
-      });
-    }
-  });
-}
-
-test('packed palette: RGBA bytes in ImageData order, reversed for MONOCHROME1', () => {
-  const rgb = table('hot');
-  const p = packedPalette(rgb);
-  const bytes = new Uint8Array(p.buffer);
-  assert.deepEqual([...bytes.subarray(4 * 200, 4 * 200 + 4)], [rgb[600], rgb[601], rgb[602], 255]);
-  assert.equal(packedPalette(rgb, true)[0], p[255]);
-  assert.deepEqual(windowRamp({ center: 40, width: 80 }, 1, -1024), { a: 255 / 80, b: (-1024 - 0) * (255 / 80) });
-});
 
 test('a streamed volume: planes are ready as their slices arrive; the automatic window follows the data in', () => {
   const dims: [number, number, number] = [4, 3, 5];
