@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { Browser, Frame, Page } from 'playwright-core';
+import type { Browser, Frame, Locator, Page } from 'playwright-core';
 import { prepareFixtures } from '../host/prepare-fixtures';
 
 /** test/host/code-server.js (CommonJS, shared with the extension-host shim). */
@@ -98,6 +98,22 @@ export class VSCodeUI {
   /** Page errors, console errors and failed HTTP responses seen so far (known offline / code-server noise left out). */
   readonly errors: string[] = [];
   private folder: string | undefined;
+
+  /**
+   * The HLIP Runs view opened in the Explorer with the other sections folded (so its rows have the height); returns
+   * the locator of a run's row by its exact name.
+   */
+  async openRunsView(): Promise<(name: string) => Locator> {
+    const page = this.page;
+    const header = page.locator('.pane-header', { hasText: 'HLIP Runs' });
+    await header.waitFor({ timeout: 60_000 });
+    for (const other of await page.locator('.sidebar .pane-header[aria-expanded="true"]').all()) {
+      if (!((await other.textContent()) ?? '').includes('HLIP Runs')) await other.click();
+    }
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return (name) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${escape(name)}$`) }) }).first();
+  }
 
   constructor(
     readonly server: CodeServer,

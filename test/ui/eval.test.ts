@@ -38,13 +38,7 @@ test('Evaluate Checkpoints from the Runs view: figures, chart, error analysis in
     assert.ok(!stage.test(await title().catch(() => '')) || !(await input.isVisible()), `the dialog "${stage.source}" did not take ${value}`);
   };
   try {
-    const header = page.locator('.pane-header', { hasText: 'HLIP Runs' });
-    await header.waitFor({ timeout: 60_000 });
-    for (const other of await page.locator('.sidebar .pane-header[aria-expanded="true"]').all()) {
-      if (!((await other.textContent()) ?? '').includes('HLIP Runs')) await other.click();
-    }
-    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
-    const row = page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: /^dinotxt$/ }) }).first();
+    const row = (await ui.openRunsView())('dinotxt');
     await row.waitFor({ timeout: 60_000 });
     await row.click();
 

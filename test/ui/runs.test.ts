@@ -26,14 +26,7 @@ test('HLIP Runs view, Compare Runs and Compare Checkpoints on a study', { timeou
   const page = ui.page;
   try {
     // The view sits in the Explorer; its rows are the runs the workspace holds.
-    const header = page.locator('.pane-header', { hasText: 'HLIP Runs' });
-    await header.waitFor({ timeout: 60_000 });
-    // The other Explorer sections folded away, so the runs' rows have the height.
-    for (const other of await page.locator('.sidebar .pane-header[aria-expanded="true"]').all()) {
-      if (!((await other.textContent()) ?? '').includes('HLIP Runs')) await other.click();
-    }
-    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
-    const row = (name: string) => page.locator('.monaco-list-row', { has: page.locator('.label-name', { hasText: new RegExp(`^${name}$`) }) }).first();
+    const row = await ui.openRunsView();
     await row('pd025').waitFor({ timeout: 60_000 });
     assert.match((await row('pd025').textContent()) ?? '', /MRI · 3 epochs · auc \(mri\)/);
     await row('pd025').click();
