@@ -53,3 +53,14 @@ for n in json.loads(sys.argv[2]):
 print(json.dumps(out))`;
   return JSON.parse(execFileSync(SYSTEM_PYTHON, ['-c', py, dir, JSON.stringify(names)], { encoding: 'utf8' }));
 }
+
+/** Lowest cosine over rows of width E (embeddings compared row by row). */
+export function minCosine(a: Float32Array, b: Float32Array, E: number): number {
+  let worst = 1;
+  for (let r = 0; r < a.length / E; r++) {
+    let ab = 0, aa = 0, bb = 0;
+    for (let e = r * E; e < (r + 1) * E; e++) { ab += a[e] * b[e]; aa += a[e] ** 2; bb += b[e] ** 2; }
+    worst = Math.min(worst, ab / Math.sqrt(aa * bb));
+  }
+  return worst;
+}

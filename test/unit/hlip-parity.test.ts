@@ -13,6 +13,7 @@ import { detectModelSpec, loadCheckpoint } from '../../src/hlip/checkpoint';
 import { buildTextOnnx, buildVisualOnnx } from '../../src/hlip/graph';
 import { readNpy } from '../../src/hlip/export/npy';
 import { fixture, ROOT } from '../fixtures';
+import { minCosine } from '../oracles';
 
 const REF = join(ROOT, '.cache', 'hlip-ref');
 const dir = mkdtempSync(join(tmpdir(), 'hlip-parity-'));
@@ -45,16 +46,6 @@ const maxOf = (a: ArrayLike<number>) => {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
 };
-/** Lowest cosine over rows of width E. */
-function minCosine(a: Float32Array, b: Float32Array, E: number): number {
-  let worstCos = 1;
-  for (let r = 0; r < a.length / E; r++) {
-    let ab = 0, aa = 0, bb = 0;
-    for (let e = r * E; e < (r + 1) * E; e++) { ab += a[e] * b[e]; aa += a[e] ** 2; bb += b[e] ** 2; }
-    worstCos = Math.min(worstCos, ab / Math.sqrt(aa * bb));
-  }
-  return worstCos;
-}
 interface F32Array { data: Float32Array; shape: number[] }
 const npyF32 = (p: string): F32Array => {
   const a = readNpy(p);

@@ -22,6 +22,7 @@ import { gridOf, knownVariant } from '../../src/hlip/model-config';
 import { randomCheckpoint } from '../../src/hlip/demo/random-checkpoint';
 import { type ModelEntry, PRECISION_MIN_COSINE, precisionCheckFile, precisionWarning } from '../../src/hlip/models/model-catalogue';
 import { fixture, NIBABEL, ROOT } from '../fixtures';
+import { minCosine } from '../oracles';
 
 /**
  * The stated bounds. A full-size ViT-B (timm's init scale) on real volumes: int8 within cosine 0.999 of fp32. The parity
@@ -93,16 +94,6 @@ interface Case { case: string; checkpoint_keys: 'full' | 'visual' | 'text'; num_
 const indexPath = join(REF, 'index.json');
 const cases: Case[] = existsSync(indexPath) ? (JSON.parse(readFileSync(indexPath, 'utf8')) as { cases: Case[] }).cases : [];
 
-/** Lowest cosine over rows of width E. */
-function minCosine(a: Float32Array, b: Float32Array, E: number): number {
-  let worst = 1;
-  for (let r = 0; r < a.length / E; r++) {
-    let ab = 0, aa = 0, bb = 0;
-    for (let e = r * E; e < (r + 1) * E; e++) { ab += a[e] * b[e]; aa += a[e] ** 2; bb += b[e] ** 2; }
-    worst = Math.min(worst, ab / Math.sqrt(aa * bb));
-  }
-  return worst;
-}
 
 const session = (path: string) => ort.InferenceSession.create(path, { intraOpNumThreads: 2, graphOptimizationLevel: 'all' });
 

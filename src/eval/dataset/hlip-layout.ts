@@ -9,7 +9,7 @@
  * Scan order: the scripts take os.listdir order, i.e. the directory's own order as readdir(3) returns it (not sorted).
  * fs.opendir reads it the same way, so on the same file system the scans reach the model in the same order.
  */
-import { existsSync, opendirSync, statSync } from 'node:fs';
+import { existsSync, opendirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTorchZip } from '../../hlip/checkpoint';
 import type { HostTensor } from '../../hlip/checkpoint/tensor';
@@ -18,6 +18,7 @@ import { resample2d, sliceTable, torchLinearTable, torchNearestExact, unpadTable
 import type { EvalSetId } from '../metrics/set-metrics';
 import { StudySkip } from '../errors';
 import type { LabelRow } from './labels-csv';
+import { isDirectory } from '../../shared/is-directory';
 
 export interface EvalStudy {
   /** Path under the data root ("sub-01", "RSNA_ID_x/1.2.3"): the report's study name. */
@@ -48,14 +49,6 @@ export function listdir(dir: string): string[] {
   return out;
 }
 
-const isDir = (p: string) => {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-};
-
 /** The studies of the labelled rows, in HLIP's order, and the rows that cannot be evaluated with the reason. */
 export function resolveStudies(set: EvalSetId, root: string, rows: LabelRow[]): { studies: EvalStudy[]; skipped: Skipped[] } {
   const studies: EvalStudy[] = [];
@@ -67,7 +60,7 @@ export function resolveStudies(set: EvalSetId, root: string, rows: LabelRow[]): 
     }
     const folder = set === 'rsna' ? `RSNA_${row.study}` : row.study;
     const dir = join(root, folder);
-    if (!isDir(dir)) {
+    if (!isDirectory(dir)) {
       skipped.push({ study: folder, row: row.index, reason: `no study folder ${dir}` });
       continue;
     }
@@ -82,7 +75,7 @@ export function resolveStudies(set: EvalSetId, root: string, rows: LabelRow[]): 
       let sub = 0;
       for (const uid of entries) {
         const d = join(dir, uid);
-        if (isDir(d) && listdir(d).length) studies.push({ id: `${folder}/${uid}`, dir: d, index: row.index, sub: sub++, labels: row.labels });
+        if (isDirectory(d) && listdir(d).length) studies.push({ id: `${folder}/${uid}`, dir: d, index: row.index, sub: sub++, labels: row.labels });
       }
       if (!sub) skipped.push({ study: folder, row: row.index, reason: 'no non-empty series folder (HLIP leaves the row out)' });
     } else if (!entries.length) {

@@ -7,9 +7,10 @@
  * drivers (SwiftShader, Mesa's lavapipe) the adapter is software, which runs HLIP several times slower than the CPU
  * execution provider. macOS: Metal on the Apple GPU. Windows: D3D12's default adapter (name not known here).
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, homedir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
+import { isDirectory } from '../../shared/is-directory';
 
 export interface GpuAdapter {
   /** A readable name ("NVIDIA H200", "SwiftShader"). */
@@ -107,7 +108,7 @@ function vulkanLoaderPresent(env: NodeJS.ProcessEnv, at: (p: string) => string):
 
 /** The manifest files the Vulkan loader reads (VK_DRIVER_FILES / VK_ICD_FILENAMES replace the search; VK_ADD_DRIVER_FILES adds). */
 function icdManifests(env: NodeJS.ProcessEnv, at: (p: string) => string): string[] {
-  const expand = (list: string) => list.split(delimiter).filter(Boolean).flatMap((p) => (isDir(p) ? jsonFiles(p) : [p]));
+  const expand = (list: string) => list.split(delimiter).filter(Boolean).flatMap((p) => (isDirectory(p) ? jsonFiles(p) : [p]));
   const override = env.VK_DRIVER_FILES || env.VK_ICD_FILENAMES;
   const extra = env.VK_ADD_DRIVER_FILES ? expand(env.VK_ADD_DRIVER_FILES) : [];
   if (override) return [...expand(override), ...extra];
@@ -162,13 +163,6 @@ function nvidiaModel(at: (p: string) => string): string | undefined {
   return undefined;
 }
 
-const isDir = (p: string) => {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-};
 const jsonFiles = (d: string) => safeList(d).filter((f) => f.endsWith('.json')).sort().map((f) => join(d, f));
 function safeList(d: string): string[] {
   try {
