@@ -174,6 +174,8 @@ function installExitHook() {
  *   settings                    user settings merged over DEFAULT_SETTINGS
  *   env                         extra environment (reaches the extension host too)
  *   args                        extra code-server arguments
+ *   port                        a fixed port (default: a free one per attempt); the webview service worker is kept
+ *                               per origin, so a returning user's browser profile only counts on the same port
  *   attempts, startTimeoutMs    retries (a new port each time) and per-attempt wait for /healthz; default 3 x 30 s
  *   log(line)                   progress lines (default: none)
  * Returns { authority, port, baseUrl, pid, userDataDir, extensionsDir, tempRoot, logFile, url(opts), remoteUri(p), exited, stop() }.
@@ -230,7 +232,7 @@ async function startCodeServer(opts = {}) {
   const verbose = envTrue(process.env.HLIP_HOST_VERBOSE || '');
   let lastError;
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    const port = await freePort();
+    const port = opts.port ?? (await freePort());
     const authority = `127.0.0.1:${port}`;
     const args = [
       CODE_SERVER_BIN,
@@ -335,19 +337,19 @@ async function startCodeServer(opts = {}) {
   throw lastError;
 }
 
-/** Headless Debian chromium through playwright-core (no browser download). */
+/**
+ * Headless Debian chromium through playwright-core (no browser download). With `userDataDir`, a persistent profile
+ * (service workers, caches, storage kept between launches, as a returning user's): resolves to a BrowserContext then.
+ */
 async function launchBrowser(opts = {}) {
   const { chromium } = require('playwright-core');
   if (!fs.existsSync(CHROMIUM_PATH)) throw new Error(`no browser at ${CHROMIUM_PATH}: run \`npm run setup:host\` (apt-get install chromium)`);
+  const options = { executablePath: CHROMIUM_PATH, headless: opts.headless ?? true, args: [...CHROMIUM_ARGS, ...(opts.args || [])], timeout: 60000 };
   let lastError;
   for (let attempt = 1; attempt <= 2; attempt++) {
     try {
-      return await chromium.launch({
-        executablePath: CHROMIUM_PATH,
-        headless: opts.headless ?? true,
-        args: [...CHROMIUM_ARGS, ...(opts.args || [])],
-        timeout: 60000,
-      });
+      if (opts.userDataDir) return await chromium.launchPersistentContext(opts.userDataDir, { ...options, viewport: opts.viewport });
+      return await chromium.launch(options);
     } catch (e) {
       lastError = e;
     }

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
-import type { Browser, Frame, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Frame, Locator, Page } from 'playwright-core';
 import { prepareFixtures } from '../host/prepare-fixtures';
 
 /** test/host/code-server.js (CommonJS, shared with the extension-host shim). */
@@ -46,8 +46,12 @@ interface CodeServerModule {
     env?: Record<string, string>;
     smokeTestDriver?: boolean;
     log?: (line: string) => void;
+    userDataDir?: string;
+    port?: number;
   }): Promise<CodeServer>;
   launchBrowser(o?: { headless?: boolean; args?: string[] }): Promise<Browser>;
+  launchBrowser(o: { userDataDir: string; viewport?: { width: number; height: number } }): Promise<BrowserContext>;
+  freePort(): Promise<number>;
 }
 const cs = require('../host/code-server.js') as CodeServerModule;
 
@@ -76,6 +80,11 @@ export interface LaunchOptions {
   viewport?: { width: number; height: number };
   /** Wait for the workbench (and the explorer when a folder is open) before returning; default true. */
   waitForWorkbench?: boolean;
+  /**
+   * A returning user's VS Code: the user data (code-server) and browser profile kept in `dir` between launches, on a
+   * fixed `port` (the webview service worker is kept per origin). Default: fresh ones, removed on close.
+   */
+  profile?: { dir: string; port: number };
 }
 
 const QUICK_INPUT = '.quick-input-widget';
@@ -117,7 +126,7 @@ export class VSCodeUI {
 
   constructor(
     readonly server: CodeServer,
-    readonly browser: Browser,
+    private readonly browser: Browser | BrowserContext,
     readonly page: Page,
     private readonly payload: [string, string][],
   ) {
@@ -354,6 +363,9 @@ export async function launchOnFixtures(t: TestContext, name: string): Promise<{ 
   return { ui: await launch({ folder: workspace }), workspace };
 }
 
+/** A free 127.0.0.1 port (for LaunchOptions.profile). */
+export const freePort = (): Promise<number> => cs.freePort();
+
 /** Starts code-server and chromium and opens the workbench with the extension as a development extension. */
 export async function launch(opts: LaunchOptions = {}): Promise<VSCodeUI> {
   if (!hostInstalled()) throw new Error('code-server / chromium are not installed: run `npm run setup:host`');
@@ -370,11 +382,19 @@ export async function launch(opts: LaunchOptions = {}): Promise<VSCodeUI> {
     settings: opts.settings,
     env: opts.env,
     log: verbose ? (l) => process.stderr.write(`[code-server] ${l}\n`) : undefined,
+    userDataDir: opts.profile && join(opts.profile.dir, 'code-server'),
+    port: opts.profile?.port,
   });
-  let browser: Browser | undefined;
+  let browser: Browser | BrowserContext | undefined;
   try {
-    browser = await cs.launchBrowser();
-    const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1280, height: 800 } });
+    const viewport = opts.viewport ?? { width: 1280, height: 800 };
+    let page: Page;
+    if (opts.profile) {
+      const context = (browser = await cs.launchBrowser({ userDataDir: join(opts.profile.dir, 'chromium'), viewport }));
+      page = context.pages()[0] ?? (await context.newPage());
+    } else {
+      page = await (browser = await cs.launchBrowser()).newPage({ viewport });
+    }
     const ui = new VSCodeUI(
       server,
       browser,
