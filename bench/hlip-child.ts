@@ -95,18 +95,34 @@ async function main() {
   const preprocessMs = performance.now() - t0;
   volumes.length = 0;
   const t1 = performance.now();
-  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
+  // Profiled (a few hundred nodes: its cost is lost in seconds of GEMMs) for the time per kind of kernel.
+  const prof = profilingOptions();
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: threads, executionProviders: ['cpu'], graphOptimizationLevel: 'all', ...prof });
   const loadMs = performance.now() - t1;
   const t2 = performance.now();
-  const out = await session.run({ image: new ort.Tensor('float32', pre.data, pre.shape) });
+  const { outputs: out, placement } = await profiledRun(session, { image: new ort.Tensor('float32', pre.data, pre.shape) }, prof.profileFilePrefix);
   const inferMs = performance.now() - t2;
+  const kernelMs = kernelTimes(placement.microsByOp);
   const peak = peakKiB();
   const embedding = Array.from((out.embedding.data as Float32Array).subarray(0, out.embedding.dims[2]));
   await session.release();
   const after = await roof(rows, cfg.embedDim, hidden, precision, threads);
   const gemms = before.map((b, i) => (b.gflops >= after[i].gflops ? b : after[i]));
   const best = gemms.reduce((a, b) => (b.gflops > a.gflops ? b : a));
-  console.log(JSON.stringify({ scans, precision, roofGflops: best.gflops, roofShape: best.shape, gemms, preprocessMs, loadMs, inferMs, peakKiB: peak, embedding }));
+  console.log(JSON.stringify({ scans, precision, roofGflops: best.gflops, roofShape: best.shape, gemms, preprocessMs, loadMs, inferMs, kernelMs, peakKiB: peak, embedding }));
+}
+
+/** The linear layers' kernels (what int8 quantises). */
+const LINEAR_OPS = new Set(['MatMul', 'FusedMatMul', 'Gemm', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'MatMulInteger']);
+
+/** Kernel ms of a profiled run in three parts: attention (MultiHeadAttention), linear layers (LINEAR_OPS), the rest. */
+function kernelTimes(microsByOp: Record<string, number>): { attention: number; linear: number; other: number } {
+  const ms = { attention: 0, linear: 0, other: 0 };
+  for (const [op, us] of Object.entries(microsByOp)) {
+    const part = op === 'MultiHeadAttention' ? 'attention' : LINEAR_OPS.has(op) ? 'linear' : 'other';
+    ms[part] += us / 1000;
+  }
+  return ms;
 }
 
 /** One study on `ep`: ms of the first run (shaders compiled) and of the second, and where the nodes ran. */

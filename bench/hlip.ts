@@ -80,6 +80,8 @@ interface GemmFigure { shape: [number, number, number]; gflops: number }
 interface ChildResult {
   scans: number; precision: Precision; roofGflops: number; roofShape: number[]; gemms: GemmFigure[];
   preprocessMs: number; loadMs: number; inferMs: number; peakKiB: number; embedding: number[];
+  /** Kernel ms of the timed (profiled) run: attention, the linear layers, everything else. */
+  kernelMs: { attention: number; linear: number; other: number };
 }
 
 function runChild(onnx: string, name: string, scans: number, precision: Precision): ChildResult {
@@ -194,6 +196,14 @@ function main() {
         }
         if (f && q) parts.push(`int8 >= 2x fp32 ${verdict(f.inferMs / q.inferMs >= 2)}`, `int8 cosine >= 0.999 ${verdict(cosine(q.embedding, f.embedding) >= 0.999)}`);
         console.log(`  targets (8 scans): ${parts.join(', ')}`);
+        for (const c of [f, q]) {
+          if (!c) continue;
+          const k = c.kernelMs, all = k.attention + k.linear + k.other;
+          console.log(`  ${c.precision} kernels: attention ${k.attention.toFixed(0)} ms (${((100 * k.attention) / all).toFixed(0)}%), linear layers ${k.linear.toFixed(0)} ms (${((100 * k.linear) / all).toFixed(0)}%), other ${k.other.toFixed(0)} ms`);
+        }
+        // onnxruntime's CPU attention has no reduced-precision kernel: int8 only touches the linear layers, so even
+        // free ones leave fp32's attention and the rest.
+        if (f && q) console.log(`  int8 speed-up ceiling with attention at fp32 (linear layers at zero cost): ${(f.inferMs / (q.kernelMs.attention + q.kernelMs.other)).toFixed(2)}x`);
       }
     }
   }

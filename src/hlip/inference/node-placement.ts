@@ -13,6 +13,8 @@ export interface NodePlacement {
   byProvider: Record<string, Record<string, number>>;
   /** Kernel time per provider, microseconds. */
   microsByProvider: Record<string, number>;
+  /** Kernel time per op type (all providers), microseconds. */
+  microsByOp: Record<string, number>;
   /** Nodes run, copies between devices (Memcpy*) excluded. */
   nodes: number;
 }
@@ -29,15 +31,17 @@ export function placementFromProfile(file: string): NodePlacement {
   const events = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
   const byProvider: Record<string, Record<string, number>> = {};
   const microsByProvider: Record<string, number> = {};
+  const microsByOp: Record<string, number> = {};
   let nodes = 0;
   for (const e of events) {
     if (e.cat !== 'Node' || !e.name?.endsWith('_kernel_time') || !e.args?.provider || !e.args.op_name) continue;
     const p = e.args.provider, op = e.args.op_name;
     (byProvider[p] ??= {})[op] = (byProvider[p][op] ?? 0) + 1;
     microsByProvider[p] = (microsByProvider[p] ?? 0) + (e.dur ?? 0);
+    microsByOp[op] = (microsByOp[op] ?? 0) + (e.dur ?? 0);
     if (!op.startsWith('Memcpy')) nodes++;
   }
-  return { byProvider, microsByProvider, nodes };
+  return { byProvider, microsByProvider, microsByOp, nodes };
 }
 
 /** Share of the nodes run (Memcpy excluded) that ran on `provider`. */
