@@ -18,14 +18,16 @@
  * is not measured unless BENCH_SOFTWARE_GPU=1: it is far slower than the CPU and says nothing about a GPU.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeSafetensors } from '../src/hlip/checkpoint';
 import { type VisualConfig, gridOf, knownVariant, prefixTokens } from '../src/hlip/model-config';
 import { buildVisualOnnx, isPrecision, type Precision, PRECISIONS as PRECISION_LIST, precisionFile } from '../src/hlip/graph';
+import { prefixOnlyLastBlock } from '../src/hlip/graph/visual';
 import { randomCheckpoint } from '../src/hlip/demo/random-checkpoint';
 import { probeGpuAdapter } from '../src/hlip/inference/gpu-adapter';
+import { CATALOGUE_VERSION } from '../src/hlip/models/model-catalogue';
 
 const ROOT = resolve(__dirname, '..');
 const CACHE = join(ROOT, '.cache', 'bench-hlip');
@@ -45,11 +47,13 @@ export function visualFlops(cfg: VisualConfig, scans: number): number {
   const L = d * h * w, P = prefixTokens(cfg), C = cfg.embedDim;
   const [pd, ph, pw] = cfg.patchSize;
   let flops = 2 * scans * L * C * pd * ph * pw;
-  for (const level of cfg.schedule) {
+  cfg.schedule.forEach((level, i) => {
     const [windows, len] = level === 'study' ? [1, P + scans * L] : level === 'scan' ? [scans, P + L] : [scans * d, P + h * w];
-    flops += 2 * windows * len * C * C * (3 + 1 + 2 * cfg.mlpRatio); // qkv, proj, fc1, fc2
-    flops += 4 * windows * len * len * C; // QK^T and PV
-  }
+    // The graph's pruned last block (prefixOnlyLastBlock): qkv for every token, the rest for the prefix rows only.
+    const rows = i === cfg.depth - 1 && prefixOnlyLastBlock(cfg) ? P : len;
+    flops += 2 * windows * len * C * 3 * C + 2 * windows * rows * C * C * (1 + 2 * cfg.mlpRatio); // qkv; proj, fc1, fc2
+    flops += 4 * windows * rows * len * C; // QK^T and PV
+  });
   return flops;
 }
 
@@ -58,7 +62,10 @@ function ensureModel(name: string): { cfg: VisualConfig; onnx: Record<Precision,
   const dir = join(CACHE, name);
   const ckpt = join(dir, 'model.safetensors');
   const onnx = Object.fromEntries(PRECISION_LIST.map((p) => [p, precisionFile(join(dir, 'visual.onnx'), p)])) as Record<Precision, string>;
-  const missing = PRECISIONS.filter((p) => !existsSync(onnx[p]));
+  // Graphs of an older catalogue version are rebuilt: the bench measures the graph the product builds now.
+  const stamp = join(dir, 'catalogue-version');
+  const current = existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === String(CATALOGUE_VERSION);
+  const missing = PRECISIONS.filter((p) => !current || !existsSync(onnx[p]));
   if (!existsSync(ckpt) || missing.length) {
     mkdirSync(dir, { recursive: true });
     console.log(`building ${name} (ViT-B, random weights) at ${missing.join(', ')} ...`);
@@ -72,6 +79,11 @@ function ensureModel(name: string): { cfg: VisualConfig; onnx: Record<Precision,
       const r = buildVisualOnnx(tensors, cfg, onnx[p], { precision: p });
       console.log(`  ${p}: ${(r.params / 1e6).toFixed(1)}M parameters, ${r.nodes} nodes, built in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
+    // Stale graphs of precisions not asked for this time go too, so a later run builds them anew.
+    for (const p of current ? [] : PRECISION_LIST.filter((q) => !missing.includes(q))) {
+      for (const f of [onnx[p], `${onnx[p]}.data`]) rmSync(f, { force: true });
+    }
+    writeFileSync(stamp, `${CATALOGUE_VERSION}\n`);
   }
   return { cfg, onnx, ckpt };
 }

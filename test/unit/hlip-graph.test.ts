@@ -3,9 +3,9 @@
  * with a plain-JS float64 forward pass written straight from HLIP's Python (visual_encoder.py) and HF BERT.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { AttentionLevel, gridOf, TextConfig, VisualConfig } from '../../src/hlip/model-config';
@@ -370,6 +370,28 @@ describe('HLIP visual graph', () => {
       }
     });
   }
+
+  test('token pooling: the study-level last block runs attention and MLP for the prefix tokens only', async () => {
+    // Exactness is the variant tests' job (h2_token_seqposemb, h3_token, rope_all_levels against the reference); this
+    // checks that the rows are actually dropped: the query of each attention kernel as run, from onnxruntime's profile.
+    const queryRows = async (cfg: VisualConfig, N: number): Promise<number[]> => {
+      const path = join(dir, `prefix_${cfg.pool}.onnx`), prefix = join(mkdtempSync(join(dir, 'profile-')), 'p');
+      buildVisualOnnx(visualWeights(cfg, 2), cfg, path);
+      const s = await ort.InferenceSession.create(path, { enableProfiling: true, profileFilePrefix: prefix });
+      await runVisual(s, cfg, image(cfg, N, 3), N);
+      s.endProfiling();
+      const file = readdirSync(dirname(prefix)).find((f) => f.endsWith('.json'))!;
+      type Event = { cat?: string; name?: string; ts?: number; args?: { op_name?: string; input_type_shape?: Record<string, number[]>[] } };
+      const events = (JSON.parse(readFileSync(join(dirname(prefix), file), 'utf8')) as Event[])
+        .filter((e) => e.cat === 'Node' && e.name?.endsWith('_kernel_time') && e.args?.op_name === 'MultiHeadAttention')
+        .sort((a, b) => (a.ts ?? 0) - (b.ts ?? 0));
+      return events.map((e) => Object.values(e.args!.input_type_shape![0])[0][1]);
+    };
+    const N = 2, token = VARIANTS.h2_token_seqposemb, [d, h, w] = gridOf(token), L = d * h * w;
+    assert.deepEqual(await queryRows(token, N), [1 + L, 1 + L, 1]); // scan, scan (per window), study: the CLS row only
+    const dinotxt = tinyVisual({ pool: 'dinotxt' }); // DINO.txt averages the patch tokens: nothing dropped
+    assert.deepEqual(await queryRows(dinotxt, N), [1 + L, 1 + L, 1 + N * L]);
+  });
 
   test('fused and explicit attention agree (and opset 21)', async () => {
     const cfg = VARIANTS.down_transitions, tensors = visualWeights(cfg, 5), N = 2, img = image(cfg, N, 9);

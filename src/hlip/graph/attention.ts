@@ -5,7 +5,7 @@ import { GraphBuilder, MS_DOMAIN } from './builder';
 export type AttentionImpl = 'fused' | 'explicit';
 
 export interface AttentionArgs {
-  /** q, k, v: [B, T, C] each. */
+  /** q [B, Tq, C] (Tq may be shorter than T: only those queries), k and v [B, T, C]. */
   q: string;
   k: string;
   v: string;

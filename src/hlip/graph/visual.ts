@@ -38,6 +38,14 @@ const LN_EPS = 1e-6; // timm ViT
 const END = 2 ** 53; // Slice "to the end"
 const RANK: Record<AttentionLevel, number> = { slice: 0, scan: 1, study: 2 };
 
+/**
+ * Whether the last block is computed for the prefix tokens only. With token pooling at a study-level last block, the
+ * embedding reads only the prefix tokens' outputs of that block, and its CLS attention map needs the block's keys and
+ * the CLS query, not the patch tokens' outputs: their attention and MLP rows would be computed and thrown away (at
+ * 8 scans, one of the four 9,409-token attentions). DINO.txt pooling averages the patch tokens: every row counts.
+ */
+export const prefixOnlyLastBlock = (cfg: VisualConfig): boolean => cfg.pool === 'token' && cfg.schedule[cfg.depth - 1] === 'study';
+
 export function buildVisualOnnx(tensors: TensorMap, cfg: VisualConfig, outPath: string, opts: BuildOptions = {}): BuildResult {
   if (cfg.schedule.length !== cfg.depth) throw new Error(`schedule has ${cfg.schedule.length} entries for ${cfg.depth} blocks`);
   if (cfg.embedDim % cfg.numHeads) throw new Error(`width ${cfg.embedDim} is not a multiple of ${cfg.numHeads} heads`);
@@ -143,7 +151,7 @@ class VisualGraph {
       if (next !== level) x = this.rewindow(x, level, next);
       level = next;
       const last = i === cfg.depth - 1;
-      const r = this.block(x, i, last, level);
+      const r = this.block(x, i, last, level, last && prefixOnlyLastBlock(cfg));
       x = r.x;
       if (last) clsAttn = this.studyClsAttention(r.clsAttn, level);
     }
@@ -178,16 +186,20 @@ class VisualGraph {
     return g.concat([preTo, tok], 1);
   }
 
-  /** timm Block (pre-norm); with `cls`, also the CLS query's attention probabilities per window [W, heads, T]. */
-  private block(x: string, i: number, cls: boolean, level: AttentionLevel): { x: string; clsAttn: string } {
-    const { g, C, cfg } = this;
+  /**
+   * timm Block (pre-norm); with `cls`, also the CLS query's attention probabilities per window [W, heads, T]. With
+   * `prefixOnly`, the output is the prefix tokens' rows alone [W, P, C] (see prefixOnlyLastBlock).
+   */
+  private block(x: string, i: number, cls: boolean, level: AttentionLevel, prefixOnly = false): { x: string; clsAttn: string } {
+    const { g, C, P, cfg } = this;
     const k = `${this.T}blocks.${i}.`;
     const qkv = this.linear(this.norm(x, `${k}norm1`), `${k}attn.qkv`, 3 * C, C);
     const [q0, k0, v] = g.opN('Split', [qkv, g.i64([C, C, C])], { axis: -1 }, { outputs: 3 });
     // RoPE: HLIP rotates q and k in every block; done here because the fused kernel takes them as [B, T, C]. The
     // CLS row below uses the rotated ones too.
     const [q, kk] = this.rope ? [q0, k0].map((t) => this.applyRope(t, level)) : [q0, k0];
-    const o = selfAttention(g, this.impl, { q, k: kk, v, heads: cfg.numHeads, dim: C });
+    const o = selfAttention(g, this.impl, { q: prefixOnly ? g.slice(q, 1, 0, P) : q, k: kk, v, heads: cfg.numHeads, dim: C });
+    if (prefixOnly) x = g.slice(x, 1, 0, P);
     x = g.op('Add', [x, this.linear(o, `${k}attn.proj`, C, C)]);
     const hidden = Math.round(cfg.mlpRatio * C);
     const m = g.op('Gelu', [this.linear(this.norm(x, `${k}norm2`), `${k}mlp.fc1`, hidden, C)], {}, { domain: MS_DOMAIN });

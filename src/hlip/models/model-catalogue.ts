@@ -12,7 +12,7 @@ import { type Precision, precisionFile } from '../graph/precision';
 import { sha256File } from '../../shared/file-hash';
 
 /** Bump when the files or the manifest change meaning: older entries are converted again. */
-export const CATALOGUE_VERSION = 2; // 2: visual.onnx has the cls_attn_map(s) outputs
+export const CATALOGUE_VERSION = 3; // 2: visual.onnx has the cls_attn_map(s) outputs; 3: token pooling prunes the last block (faster)
 
 export interface SetEntry {
   /** Class names in order. */
