@@ -111,12 +111,25 @@ async function vscodeWebviewMarks(frame: Frame): Promise<Record<string, number>>
   return Object.fromEntries(marks.filter(([n]) => names[n]).map(([n, at]) => [names[n], at]));
 }
 
+/**
+ * Waits until the workbench knows the extension's contributions (its Runs view is listed). A development extension's
+ * arrive a moment after the workbench (an installed one's are known at start-up); a click before would open the scan
+ * in the text editor. A warm browser profile starts the workbench fast enough to get there first.
+ */
+async function contributionsKnown(ui: VSCodeUI): Promise<void> {
+  await ui.page.locator('.pane-header', { hasText: 'HLIP Runs' }).waitFor({ timeout: 60_000 });
+}
+
 /** A fresh VS Code on `ws` (or a returning user's, with `profile`), its first open of `name` right after start-up. */
 async function openAfterStartup(ws: string, name: string, opts: LaunchOptions & { settleMs?: number } = {}) {
   const ui = await launch({ folder: ws, ...opts });
   try {
+    await contributionsKnown(ui);
     if (opts.settleMs) await ui.page.waitForTimeout(opts.settleMs);
     return await firstPaint(ui, name);
+  } catch (e) {
+    await ui.screenshot(`bench-viewer-first-open-failed${opts.profile ? '-returning' : ''}`).catch(() => undefined);
+    throw e;
   } finally {
     await ui.close();
   }
@@ -195,6 +208,17 @@ const median = (a: number[]) => (a.length ? [...a].sort((x, y) => x - y)[Math.fl
 const p95 = (a: number[]) => (a.length ? [...a].sort((x, y) => x - y)[Math.floor(a.length * 0.95)] : NaN);
 const f = (x: number, d = 1) => x.toFixed(d);
 
+/** A measure that may fail without losing the others: its result, or why it is missing. */
+async function orWhy<T extends object>(p: Promise<T>): Promise<Partial<T> & { why?: string }> {
+  try {
+    return await p;
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    console.log(`  not measured: ${why}`);
+    return { why } as Partial<T> & { why: string };
+  }
+}
+
 /** How long VS Code is left to finish starting for the "settled" first open (its own start-up work is done by then). */
 const SETTLE_MS = 6000;
 
@@ -215,6 +239,7 @@ async function main(): Promise<void> {
   const bundles = Object.fromEntries(['extension.js', 'webview.js', 'volume-worker.js'].map((f) => [f, kb(join(ROOT, 'dist', f))]));
   console.log(`bundles (KiB): ${Object.entries(bundles).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const ui = await launch({ folder: ws });
+  await contributionsKnown(ui);
   const results: Record<string, unknown> = { cpus: cpus().length, node: process.version, bundlesKiB: bundles };
   try {
     // The first open also activates the extension and boots the first webview: the first-open figure.
@@ -244,18 +269,19 @@ async function main(): Promise<void> {
     const peerNiivue = quick ? { why: 'HLIP_BENCH_QUICK=1' } : await niivuePeer(NII);
     // The first open after start-up, each in a VS Code of its own (after the main session: nothing else runs then).
     await ui.close();
-    const returning = await returningUserFirstOpen(ws, 'vol-256.nii.gz');
-    const settled = await openAfterStartup(ws, 'vol-256.nii.gz', { settleMs: SETTLE_MS });
-    const mdPeer = await markdownPreviewFirstOpen();
+    const returning = await orWhy(returningUserFirstOpen(ws, 'vol-256.nii.gz'));
+    const settled = await orWhy(openAfterStartup(ws, 'vol-256.nii.gz', { settleMs: SETTLE_MS }));
+    const mdPeer = await orWhy(markdownPreviewFirstOpen());
+    const shown = (r: { ms?: number; why?: string }) => (r.ms !== undefined ? `${r.ms} ms` : `not measured: ${r.why}`);
 
     const fps = (gaps: number[]) => 1000 / median(gaps);
     const peer = fps(idle.gaps);
     const rows: [string, string, string, string][] = [
       ['first paint, first file after start-up (activation, first webview)', `${cold.ms} ms`, '< 3000 ms', cold.ms < 3000 ? 'PASS' : 'MISS'],
-      ['  the same, a returning user (browser profile of an earlier session)', `${returning.ms} ms`, '< 3000 ms', returning.ms < 3000 ? 'PASS' : 'MISS'],
-      [`  the same, ${SETTLE_MS / 1000} s after start-up (VS Code settled)`, `${settled.ms} ms`, '', ''],
-      ["  VS Code's Markdown preview, first open after start-up (peer)", `${mdPeer.ms} ms`, '', ''],
-      ['  ours (new user) / Markdown preview', `${f(cold.ms / mdPeer.ms, 2)}x`, '', ''],
+      ['  the same, a returning user (browser profile of an earlier session)', shown(returning), '< 3000 ms', returning.ms === undefined ? '' : returning.ms < 3000 ? 'PASS' : 'MISS'],
+      [`  the same, ${SETTLE_MS / 1000} s after start-up (VS Code settled)`, shown(settled), '', ''],
+      ["  VS Code's Markdown preview, first open after start-up (peer)", shown(mdPeer), '', ''],
+      ['  ours (new user) / Markdown preview', mdPeer.ms ? `${f(cold.ms / mdPeer.ms, 2)}x` : '-', '', ''],
       ['first paint, 256^3 int16 .nii.gz', `${nii.ms} ms`, '< 1000 ms', nii.ms < 1000 ? 'PASS' : 'MISS'],
       ['first paint, 512x512x300 CT series', `${series.ms} ms`, '< 1500 ms', series.ms < 1500 ? 'PASS' : 'MISS'],
       ['first paint, 512x512x600 CT series', `${series600.ms} ms`, '', ''],
