@@ -3,6 +3,7 @@
  * process; never this thread), and the ways to get a model: the built-in demo, a download, an imported checkpoint.
  * Conversion runs in a child process (`hlip import`), so this file loads only the light catalogue.
  */
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { type LoadedModel, openModel } from '../hlip/classify/study-classifier';
@@ -54,7 +55,19 @@ export class ModelManager implements vscode.Disposable {
 
   private async activeEntry(): Promise<ModelEntry | undefined> {
     const id = this.context.globalState.get<string>(ACTIVE_MODEL);
-    return id ? await this.catalogue.get(id) : undefined;
+    if (!id) return undefined;
+    const entry = await this.catalogue.get(id);
+    if (entry) return entry;
+    // Converted by an earlier version of the extension: converted again from its checkpoint while that is still there.
+    const old = this.catalogue.outdated().find((o) => o.id === id);
+    return old && existsSync(old.source) ? this.convertAgain(old) : undefined;
+  }
+
+  /** A model of an earlier version converted again from its checkpoint (with Restricted Mode's consent). */
+  private async convertAgain(old: { name: string; source: string }): Promise<ModelEntry | undefined> {
+    if (!(await this.consentForWorkspaceFile(vscode.Uri.file(old.source)))) return undefined;
+    this.log.info(`${old.name} was converted by an earlier version of HLIP: converting it again from ${old.source}`);
+    return this.convert(old.source);
   }
 
   /** The active model loaded in the engine, or the user's choice when none is set (demo / download / import). */
@@ -159,6 +172,12 @@ export class ModelManager implements vscode.Disposable {
         description: `${e.manifest.visual.name}${e.manifest.untrained ? ' · untrained' : ''}`,
         detail: e.manifest.source,
         run: () => this.setActive(e),
+      })),
+      ...this.catalogue.outdated().filter((o) => existsSync(o.source)).map((o): Item => ({
+        label: o.name,
+        description: 'converted by an earlier version of HLIP: converts again',
+        detail: o.source,
+        run: () => this.convertAgain(o),
       })),
       { label: '$(beaker) Built-in demo model', description: 'HLIP architecture, seeded random weights: untrained, scores are meaningless', run: () => this.useDemoModel() },
       { label: '$(cloud-download) Download a model...', description: DEFAULT_HF_REPO, run: () => this.download() },

@@ -11,7 +11,7 @@ import { loadCheckpoint, writeSafetensors } from '../../src/hlip/checkpoint';
 import { writeDemoModel } from '../../src/hlip/demo/demo-model';
 import { CancelledError, HlipEngine } from '../../src/hlip/inference/engine';
 import { convertModel } from '../../src/hlip/convert/model-converter';
-import { ModelCatalogue } from '../../src/hlip/models/model-catalogue';
+import { CATALOGUE_VERSION, ModelCatalogue } from '../../src/hlip/models/model-catalogue';
 import { zeroShotSets } from '../../src/hlip/classify/zero-shot';
 
 const WORKER = join(__dirname, '../../src/hlip/inference/inference-worker.ts');
@@ -74,6 +74,20 @@ describe('model conversion into the catalogue', () => {
     assert.deepEqual((await store.list()).map((x) => x.manifest.id), [m.id]);
     assert.equal((await store.get(m.id))?.manifest.sha256, m.sha256);
     assert.equal(await store.get('../../etc'), undefined);
+    assert.deepEqual(store.outdated(), []);
+
+    // A model converted by an earlier version is left out of get/list, listed as outdated with its source, and
+    // converted again from it under the same id (the extension does so for the active model).
+    const manifestPath = join(e.dir, 'manifest.json');
+    writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(readFileSync(manifestPath, 'utf8')), version: 2 }));
+    assert.equal(await store.get(m.id), undefined);
+    assert.deepEqual(await store.list(), []);
+    assert.deepEqual(store.outdated(), [{ id: m.id, name: 'demo', source: m.source }]);
+    const renewed = await convertModel(store, m.source, { engine });
+    assert.equal(renewed.manifest.id, m.id);
+    assert.equal(renewed.manifest.version, CATALOGUE_VERSION);
+    assert.deepEqual(store.outdated(), []);
+    assert.deepEqual((await store.list()).map((x) => x.manifest.id), [m.id]);
   });
 
   test('cancel mid-conversion leaves nothing; a checkpoint without vocab.txt gets the demo vocab and a warning', async () => {

@@ -76,6 +76,26 @@ export class ModelCatalogue {
     return /^[0-9a-f]{8,64}$/.test(id) ? this.entryAt(join(this.root, id)) : undefined;
   }
 
+  /**
+   * Models converted by an earlier version (their manifest's version is not CATALOGUE_VERSION), newest first: `get` and
+   * `list` leave them out, and converting their `source` again brings them back under the same id.
+   */
+  outdated(): { id: string; name: string; source: string }[] {
+    if (!existsSync(this.root)) return [];
+    const out: { id: string; name: string; source: string; created: string }[] = [];
+    for (const id of readdirSync(this.root)) {
+      try {
+        const m = JSON.parse(readFileSync(join(this.root, id, 'manifest.json'), 'utf8')) as Partial<ModelManifest>;
+        if (m.version !== CATALOGUE_VERSION && typeof m.source === 'string' && typeof m.name === 'string') {
+          out.push({ id, name: m.name, source: m.source, created: String(m.created ?? '') });
+        }
+      } catch {
+        // not a model folder, or damaged: nothing to convert again
+      }
+    }
+    return out.sort((a, b) => b.created.localeCompare(a.created)).map(({ created: _, ...o }) => o);
+  }
+
   /** The entry converted from this checkpoint file or folder, if any (hashes the weights file; remembered). */
   async lookup(pathOrDir: string): Promise<ModelEntry | undefined> {
     const weights = weightsFileOf(pathOrDir);

@@ -4,7 +4,7 @@
  * why, and "HLIP: Download Model" fetches a model folder over real HTTP (a hub on 127.0.0.1) and converts it.
  */
 import * as assert from 'node:assert/strict';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -62,6 +62,22 @@ test('Classify Study on an open MRI: ranked scores for 74 diagnoses and Pub-Brai
   assert.equal(c.clsAttn.dims[2], c.prefix + c.grid[0] * c.grid[1] * c.grid[2]);
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
 }, { timeout: 180_000 });
+
+test('a model converted by an earlier version is converted again from its checkpoint when next used', async () => {
+  // The catalogue lives beside the demo checkpoint's folder in the extension's global storage.
+  const storage = demo.source.slice(0, demo.source.lastIndexOf('demo-model'));
+  const manifestPath = join(storage, 'models', demo.id, 'manifest.json');
+  const current = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
+  writeFileSync(manifestPath, JSON.stringify({ ...current, version: current.version - 1 }));
+  await openViewer('anatomical.nii');
+  const r = (await vscode.commands.executeCommand('hlip.classifyStudy')) as ClassifyResults;
+  assert.equal(r?.sets.find((s) => s.name === 'mri')?.rows.length, 74);
+  const renewed = JSON.parse(readFileSync(manifestPath, 'utf8')) as ModelManifest;
+  assert.equal(renewed.version, current.version);
+  assert.equal(renewed.id, demo.id);
+  assert.notEqual(renewed.created, current.created, 'converted again, not restored');
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}, { timeout: 240_000 });
 
 test('asking for cuda on a machine without it runs on cpu and says why', async () => {
   await config().update('executionProviders', ['cuda'], vscode.ConfigurationTarget.Global);
