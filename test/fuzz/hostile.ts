@@ -63,23 +63,22 @@ function zip(items: ZipItem[], tail?: (cdOffset: number, cdSize: number, count: 
     const body = it.deflate ? deflateRawSync(it.data) : it.data;
     const name = Buffer.from(it.name);
     const size = it.claimSize ?? it.data.length;
-    const lh = Buffer.alloc(30);
-    lh.writeUInt32LE(0x04034b50, 0);
-    lh.writeUInt16LE(20, 4);
-    lh.writeUInt16LE(it.deflate ? 8 : 0, 8);
-    lh.writeUInt32LE(crc32(it.data), 14);
-    lh.writeUInt32LE(body.length, 18);
-    lh.writeUInt32LE(Math.min(size, 0xffffffff), 22);
-    lh.writeUInt16LE(name.length, 26);
-    const ch = Buffer.alloc(46);
-    ch.writeUInt32LE(0x02014b50, 0);
-    ch.writeUInt16LE(20, 4);
-    ch.writeUInt16LE(20, 6);
-    ch.writeUInt16LE(it.deflate ? 8 : 0, 10);
-    ch.writeUInt32LE(crc32(it.data), 16);
-    ch.writeUInt32LE(body.length, 20);
-    ch.writeUInt32LE(Math.min(size, 0xffffffff), 24);
-    ch.writeUInt16LE(name.length, 28);
+    // The local header and the central directory record share their fields from "version needed" on; the central
+    // one has "version made by" in front of them (2 bytes later) and the local offset at 42.
+    const header = (bytes: number, signature: number, at: number): Buffer => {
+      const h = Buffer.alloc(bytes);
+      h.writeUInt32LE(signature, 0);
+      h.writeUInt16LE(20, at); // version needed to extract
+      h.writeUInt16LE(it.deflate ? 8 : 0, at + 4);
+      h.writeUInt32LE(crc32(it.data), at + 10);
+      h.writeUInt32LE(body.length, at + 14);
+      h.writeUInt32LE(Math.min(size, 0xffffffff), at + 18);
+      h.writeUInt16LE(name.length, at + 22);
+      return h;
+    };
+    const lh = header(30, 0x04034b50, 4);
+    const ch = header(46, 0x02014b50, 6);
+    ch.writeUInt16LE(20, 4); // version made by
     ch.writeUInt32LE(offset, 42);
     locals.push(lh, name, body);
     central.push(ch, name);
